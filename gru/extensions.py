@@ -21,4 +21,5 @@ class Base(DeclarativeBase):
 
 
 db = SQLAlchemy(model_class=Base)
-migrate = Migrate()
+# Batch mode lets Alembic alter tables on SQLite, which has no ALTER COLUMN.
+migrate = Migrate(render_as_batch=True, compare_type=True)

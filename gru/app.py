@@ -1,0 +1,122 @@
+"""The application factory: the only place where the hub is wired together."""
+
+import logging
+import os
+
+from flask import Flask, jsonify
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+from gru.config import load_settings
+from gru.crypto import KeyRing
+from gru.extensions import db, migrate
+from gru.rest.problems import ProblemApi, register_error_handlers
+
+MIGRATIONS_DIRECTORY = os.path.join(os.path.dirname(__file__), "migrations")
+
+
+@event.listens_for(Engine, "connect")
+def _configure_sqlite(dbapi_connection, connection_record):
+    """SQLite: enforce foreign keys, let readers run beside the writer, wait for locks."""
+    if type(dbapi_connection).__module__.startswith("sqlite3"):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.close()
+
+
+def _openapi_settings(app):
+    app.config.update(
+        API_TITLE="gru hub",
+        API_VERSION="v1",
+        OPENAPI_VERSION="3.0.3",
+        OPENAPI_URL_PREFIX="/api/v1",
+        OPENAPI_JSON_PATH="openapi.json",
+        OPENAPI_SWAGGER_UI_PATH="docs",
+        OPENAPI_SWAGGER_UI_URL="https://cdn.jsdelivr.net/npm/swagger-ui-dist@5/",
+        API_SPEC_OPTIONS={
+            "info": {"description": "Golden records of persons, households, associations and companies."},
+            "components": {
+                "securitySchemes": {
+                    "bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
+                }
+            },
+            "security": [{"bearerAuth": []}],
+        },
+    )
+
+
+def load_keyring(app):
+    """The instance keys, once ``gru init`` has made them; None before."""
+    keyring = app.extensions.get("gru.keyring")
+    if keyring is None and os.path.exists(app.config["GRU_KEY_FILE"]):
+        keyring = app.extensions["gru.keyring"] = KeyRing.load(app.config["GRU_KEY_FILE"])
+    return keyring
+
+
+def create_app(config=None):
+    """Build the hub. ``config`` overrides the ``GRU_*`` environment settings."""
+    settings = load_settings(config)
+    app = Flask("gru", instance_path=settings["GRU_INSTANCE_PATH"])
+    app.config.update(settings)
+    app.config["SQLALCHEMY_DATABASE_URI"] = settings["GRU_DATABASE_URL"]
+    app.config["JSON_SORT_KEYS"] = False
+    app.json.sort_keys = False
+    logging.getLogger("gru").setLevel(logging.INFO)
+
+    from gru.identity.catalogue import load_catalogue
+
+    extra = [settings["GRU_ATTRIBUTES_FILE"]] if settings["GRU_ATTRIBUTES_FILE"] else []
+    app.extensions["gru.catalogue"] = load_catalogue(extra_files=extra)
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=MIGRATIONS_DIRECTORY)
+
+    keyring = load_keyring(app)
+    app.secret_key = settings["GRU_SECRET_KEY"] or (keyring.session_secret if keyring else os.urandom(32))
+
+    _register_models()
+    _register_api(app)
+    _register_oauth(app)
+    register_error_handlers(app)
+    _register_commands(app)
+
+    @app.get("/healthz")
+    def health():
+        return jsonify(status="ok")
+
+    return app
+
+
+def _register_models():
+    """Import every package's models so that metadata and migrations see all tables."""
+    import gru.auth.models  # noqa: F401
+    import gru.identity.models  # noqa: F401
+
+
+def _register_api(app):
+    from gru.identity.api import blp as identity_blueprint
+
+    _openapi_settings(app)
+    api = ProblemApi(app)
+    api.register_blueprint(identity_blueprint)
+    app.extensions["gru.api"] = api
+
+
+def _register_oauth(app):
+    from gru.auth.bearer import build_token_verifier
+    from gru.auth.oauth import init_authorization_server
+    from gru.auth.views import blp as oauth_blueprint
+
+    app.register_blueprint(oauth_blueprint)
+    if load_keyring(app) is not None:
+        init_authorization_server(app)
+        app.extensions["gru.token_verifier"] = build_token_verifier(app)
+
+
+def _register_commands(app):
+    from gru.cli import register_commands
+
+    register_commands(app)

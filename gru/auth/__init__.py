@@ -1,0 +1,1 @@
+"""Who is calling: applications and their tokens (agents and contracts come later)."""

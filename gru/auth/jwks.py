@@ -1,0 +1,55 @@
+"""JWKS of external issuers, cached and refetched when a token names an unknown key."""
+
+import logging
+import threading
+import time
+
+import requests
+from joserfc.errors import JoseError
+from joserfc.jwk import KeySet
+
+from gru.errors import Unauthorized
+
+logger = logging.getLogger(__name__)
+
+JWKS_TIMEOUT_SECONDS = 5
+#: at most one refetch per issuer in this interval, however many unknown kids arrive
+REFETCH_INTERVAL_SECONDS = 30
+#: a JWKS is refreshed at least this often even when no kid is unknown
+MAX_AGE_SECONDS = 3600
+
+
+class RemoteKeySet:
+    def __init__(self, jwks_uri, session=None):
+        self.jwks_uri = jwks_uri
+        self._session = session or requests.Session()
+        self._keys = None
+        self._fetched_at = 0.0
+        self._lock = threading.Lock()
+
+    def _fetch(self):
+        try:
+            response = self._session.get(self.jwks_uri, timeout=JWKS_TIMEOUT_SECONDS)
+            response.raise_for_status()
+            keys = KeySet.import_key_set(response.json())
+        except (requests.RequestException, ValueError, JoseError) as error:
+            logger.warning("cannot fetch JWKS from %s: %s", self.jwks_uri, error.__class__.__name__)
+            if self._keys is None:
+                raise Unauthorized("The keys of the token's issuer cannot be fetched.") from None
+            return
+        self._keys = keys
+        self._fetched_at = time.monotonic()
+
+    def _knows(self, kid):
+        return kid is None or any(key.kid == kid for key in self._keys.keys)
+
+    def __call__(self, kid=None):
+        with self._lock:
+            age = time.monotonic() - self._fetched_at
+            if self._keys is None or age > MAX_AGE_SECONDS:
+                self._fetch()
+            elif not self._knows(kid) and age > REFETCH_INTERVAL_SECONDS:
+                self._fetch()
+            if not self._knows(kid):
+                raise Unauthorized("The access token is signed with a key its issuer does not publish.")
+            return self._keys

@@ -1,0 +1,63 @@
+"""Every setting of the hub.
+
+Each setting is named ``GRU_...``, read from the environment (or from the mapping
+given to :func:`gru.app.create_app`), and has a default that works on one machine:
+the embedded SQLite database and key file in the instance folder.
+"""
+
+import json
+import os
+
+DEFAULTS = {
+    # Folder holding the embedded database, the key file and uploaded content.
+    # Default: ./instance under the current directory.
+    "GRU_INSTANCE_PATH": os.path.abspath("instance"),
+    # SQLAlchemy URL of the database. Default: SQLite file gru.sqlite3 in the instance folder.
+    "GRU_DATABASE_URL": None,
+    # Public base URL of the hub, used as the issuer of its own tokens and in printed links.
+    "GRU_BASE_URL": "http://127.0.0.1:5000",
+    # Audience the hub's API expects in access tokens (RFC 9068 section 2.2 `aud`).
+    "GRU_API_AUDIENCE": "gru-api",
+    # Lifetime in seconds of the access tokens issued by /oauth/token.
+    "GRU_ACCESS_TOKEN_LIFETIME": 900,
+    # Path of the key file (signing keys, key-encryption keys). Default: keys.json in the
+    # instance folder, created by `gru init` with mode 0600.
+    "GRU_KEY_FILE": None,
+    # Other trusted token issuers, a JSON list of objects
+    # {"issuer", "jwks_uri", "audience", "algorithms"}. The hub itself is always trusted.
+    "GRU_TRUSTED_ISSUERS": [],
+    # Extra attribute definitions: path of a JSON file in the format of
+    # gru/identity/data/attributes.json, added to the built-in catalogue.
+    "GRU_ATTRIBUTES_FILE": None,
+    # Page size of lists when the caller does not give `limit`, and its maximum.
+    "GRU_PAGE_SIZE": 50,
+    "GRU_PAGE_SIZE_MAX": 500,
+    # Secret key of the Flask session (pages, later). Default: derived from the key file.
+    "GRU_SECRET_KEY": None,
+}
+
+# Settings whose environment value is JSON rather than a plain string.
+_JSON_SETTINGS = {"GRU_TRUSTED_ISSUERS"}
+_INT_SETTINGS = {"GRU_ACCESS_TOKEN_LIFETIME", "GRU_PAGE_SIZE", "GRU_PAGE_SIZE_MAX"}
+
+
+def load_settings(overrides=None):
+    """Return the settings: defaults, then ``GRU_*`` environment variables, then ``overrides``."""
+    settings = dict(DEFAULTS)
+    for name in DEFAULTS:
+        raw = os.environ.get(name)
+        if raw is None:
+            continue
+        if name in _JSON_SETTINGS:
+            settings[name] = json.loads(raw)
+        elif name in _INT_SETTINGS:
+            settings[name] = int(raw)
+        else:
+            settings[name] = raw
+    settings.update(overrides or {})
+    instance_path = settings["GRU_INSTANCE_PATH"] = os.path.abspath(settings["GRU_INSTANCE_PATH"])
+    if not settings["GRU_DATABASE_URL"]:
+        settings["GRU_DATABASE_URL"] = "sqlite:///" + os.path.join(instance_path, "gru.sqlite3")
+    if not settings["GRU_KEY_FILE"]:
+        settings["GRU_KEY_FILE"] = os.path.join(instance_path, "keys.json")
+    return settings

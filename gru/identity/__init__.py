@@ -1,0 +1,1 @@
+"""Identity: parties, the attribute catalogue, value validation and certification."""

@@ -1,0 +1,258 @@
+"""REST API of golden records: ``/api/v1/parties`` and ``/api/v1/links``.
+
+Each handler loads the request, calls one service, commits once and renders.
+"""
+
+from flask import request
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from gru.auth.bearer import require_scope
+from gru.extensions import db
+from gru.identity import schemas
+from gru.identity.services import history as history_service
+from gru.identity.services import links as link_service
+from gru.identity.services import parties as party_service
+from gru.identity.services import references as reference_service
+from gru.identity.services.context import make_provenance
+from gru.identity.services.parties import decode_cursor, encode_cursor
+from gru.rest.actors import current_actor
+from gru.rest.paging import link_header, page_size
+
+blp = Blueprint("parties", __name__, url_prefix="/api/v1", description="Golden records of parties")
+
+READ = "parties:read"
+WRITE = "parties:write"
+ETAG_HEADER = {"ETag": {"description": "Version of the record, for If-Match", "schema": {"type": "string"}}}
+IF_MATCH = {
+    "in": "header",
+    "name": "If-Match",
+    "required": False,
+    "schema": {"type": "string"},
+    "description": "ETag of the record as last read (required: 428 without, 412 when stale)",
+}
+
+
+def render_party(party, status=200, extra=None):
+    document = schemas.party_document(
+        party, reference_service.identifiers_of(party), reference_service.cross_references_of(party)
+    )
+    return document, status, {"ETag": party.etag, **(extra or {})}
+
+
+def _outcomes(outcomes):
+    return {key: outcome.as_dict() for key, outcome in outcomes.items()}
+
+
+@blp.route("/parties")
+class Parties(MethodView):
+    @require_scope(READ)
+    @blp.arguments(schemas.PartyListQuerySchema, location="query")
+    @blp.response(200, schemas.PartyPageSchema, headers={"Link": {"schema": {"type": "string"}}})
+    @blp.alt_response(401, "UNAUTHORIZED")
+    def get(self, query):
+        """List parties, filtered on kind, golden values, cross-reference or identifier."""
+        parties, next_cursor = party_service.list_parties(
+            kind=query.get("kind"),
+            where=query.get("where", ()),
+            xref=query.get("xref"),
+            identifier=query.get("identifier"),
+            cursor=query.get("cursor"),
+            limit=page_size(query.get("limit")),
+        )
+        items = [
+            schemas.party_document(
+                party, reference_service.identifiers_of(party), reference_service.cross_references_of(party)
+            )
+            for party in parties
+        ]
+        return {"items": items, "next_cursor": next_cursor}, 200, link_header(next_cursor)
+
+    @require_scope(WRITE)
+    @blp.arguments(schemas.PartyCreateSchema)
+    @blp.response(201, schemas.PartyWriteResultSchema, headers=ETAG_HEADER)
+    @blp.alt_response(401, "UNAUTHORIZED")
+    @blp.alt_response(422, "UNPROCESSABLE_ENTITY")
+    def post(self, payload):
+        """Create a party with its first values and their provenance."""
+        provenance = make_provenance(
+            payload["channel"], payload["process"], payload.get("level"), payload.get("document_id")
+        )
+        party, outcomes = party_service.create_party(
+            payload["kind"], payload["attributes"], provenance, current_actor()
+        )
+        db.session.commit()
+        document, _, headers = render_party(party)
+        headers["Location"] = f"{request.base_url}/{party.id}"
+        return {"party": document, "attributes": _outcomes(outcomes)}, 201, headers
+
+
+@blp.route("/parties/<uuid:party_id>")
+class PartyResource(MethodView):
+    @require_scope(READ)
+    @blp.response(200, schemas.PartySchema, headers=ETAG_HEADER)
+    @blp.alt_response(401, "UNAUTHORIZED")
+    @blp.alt_response(404, "NOT_FOUND")
+    def get(self, party_id):
+        """Read the golden record of a party, with the provenance of each value."""
+        return render_party(party_service.get_party(party_id))
+
+    @require_scope(WRITE)
+    @blp.arguments(schemas.PartyUpdateSchema)
+    @blp.doc(parameters=[IF_MATCH])
+    @blp.response(200, schemas.PartyWriteResultSchema, headers=ETAG_HEADER)
+    @blp.alt_response(401, "UNAUTHORIZED")
+    @blp.alt_response(404, "NOT_FOUND")
+    @blp.alt_response(412, "PRECONDITION_FAILED")
+    @blp.alt_response(422, "UNPROCESSABLE_ENTITY")
+    @blp.alt_response(428, "PRECONDITION_REQUIRED")
+    def patch(self, payload, party_id):
+        """Record new values; each attribute answers updated, unchanged, kept_lower_level or forbidden."""
+        provenance = make_provenance(
+            payload["channel"], payload["process"], payload.get("level"), payload.get("document_id")
+        )
+        party, outcomes = party_service.update_party(
+            party_id, request.headers.get("If-Match"), payload["attributes"], provenance, current_actor()
+        )
+        db.session.commit()
+        document, _, headers = render_party(party)
+        return {"party": document, "attributes": _outcomes(outcomes)}, 200, headers
+
+
+@blp.route("/parties/<uuid:party_id>/history")
+@require_scope(READ)
+@blp.arguments(schemas.PageQuerySchema, location="query")
+@blp.response(200, schemas.HistoryPageSchema, headers={"Link": {"schema": {"type": "string"}}})
+@blp.alt_response(401, "UNAUTHORIZED")
+@blp.alt_response(404, "NOT_FOUND")
+def party_history(query, party_id):
+    """Every change of the party, oldest first: values, links, identifiers, cross-references."""
+    _, entries = history_service.party_history(party_id)
+    start = decode_cursor(query["cursor"]) if query.get("cursor") else 0
+    limit = page_size(query.get("limit"))
+    page = entries[start : start + limit]
+    next_cursor = encode_cursor(start + limit) if start + limit < len(entries) else None
+    return {"items": page, "next_cursor": next_cursor}, 200, link_header(next_cursor)
+
+
+@blp.route("/parties/<uuid:party_id>/links")
+@require_scope(READ)
+@blp.response(200, schemas.LinkListSchema)
+@blp.alt_response(401, "UNAUTHORIZED")
+@blp.alt_response(404, "NOT_FOUND")
+def party_links(party_id):
+    """The links of a party, in both directions, ended ones included."""
+    return {"items": [schemas.link_document(link) for link in link_service.links_of(party_id)]}
+
+
+@blp.route("/links")
+@require_scope(WRITE)
+@blp.arguments(schemas.LinkCreateSchema)
+@blp.response(201, schemas.LinkSchema, headers=ETAG_HEADER)
+@blp.alt_response(401, "UNAUTHORIZED")
+@blp.alt_response(404, "NOT_FOUND")
+@blp.alt_response(409, "CONFLICT")
+@blp.alt_response(422, "UNPROCESSABLE_ENTITY")
+def create_link(payload):
+    """Link a person to a household, an organisation or a person in their care."""
+    link = link_service.create_link(
+        person_id=payload["person_id"],
+        kind=payload["kind"],
+        target_id=payload["target_id"],
+        role=payload.get("role"),
+        starts_on=payload.get("starts_on"),
+        ends_on=payload.get("ends_on"),
+        channel=payload["channel"],
+        actor=current_actor(),
+    )
+    db.session.commit()
+    return schemas.link_document(link), 201, {"ETag": link.etag, "Location": f"{request.base_url}/{link.id}"}
+
+
+@blp.route("/links/<uuid:link_id>")
+class LinkResource(MethodView):
+    @require_scope(READ)
+    @blp.response(200, schemas.LinkSchema, headers=ETAG_HEADER)
+    @blp.alt_response(401, "UNAUTHORIZED")
+    @blp.alt_response(404, "NOT_FOUND")
+    def get(self, link_id):
+        """Read a link."""
+        link = link_service.get_link(link_id)
+        return schemas.link_document(link), 200, {"ETag": link.etag}
+
+    @require_scope(WRITE)
+    @blp.arguments(schemas.LinkEndSchema)
+    @blp.doc(parameters=[IF_MATCH])
+    @blp.response(200, schemas.LinkSchema, headers=ETAG_HEADER)
+    @blp.alt_response(401, "UNAUTHORIZED")
+    @blp.alt_response(404, "NOT_FOUND")
+    @blp.alt_response(412, "PRECONDITION_FAILED")
+    @blp.alt_response(422, "UNPROCESSABLE_ENTITY")
+    @blp.alt_response(428, "PRECONDITION_REQUIRED")
+    def patch(self, payload, link_id):
+        """End a link at a date (default today); the link stays in history."""
+        link = link_service.end_link(
+            link_id, request.headers.get("If-Match"), payload.get("ends_on"), payload["channel"], current_actor()
+        )
+        db.session.commit()
+        return schemas.link_document(link), 200, {"ETag": link.etag}
+
+
+@blp.route("/parties/<uuid:party_id>/identifiers")
+@require_scope(WRITE)
+@blp.arguments(schemas.IdentifierCreateSchema)
+@blp.response(201, schemas.IdentifierSchema)
+@blp.alt_response(200, schema=schemas.IdentifierSchema, description="Already recorded", success=True)
+@blp.alt_response(401, "UNAUTHORIZED")
+@blp.alt_response(404, "NOT_FOUND")
+@blp.alt_response(409, "CONFLICT")
+@blp.alt_response(422, "UNPROCESSABLE_ENTITY")
+def add_identifier(payload, party_id):
+    """Record an identifier (SIREN, SIRET, RIDET, RNA, NIR); 409 names the party already holding it."""
+    identifier, is_new = reference_service.add_identifier(
+        party_id, payload["type"], payload["value"], payload["channel"], current_actor()
+    )
+    db.session.commit()
+    return {"type": identifier.type, "value": identifier.value}, 201 if is_new else 200
+
+
+@blp.route("/parties/<uuid:party_id>/identifiers/<string:type_>/<string:value>", methods=["DELETE"])
+@require_scope(WRITE)
+@blp.response(204)
+@blp.alt_response(401, "UNAUTHORIZED")
+@blp.alt_response(404, "NOT_FOUND")
+def remove_identifier(party_id, type_, value):
+    """Remove an identifier from a party (kept in history)."""
+    reference_service.remove_identifier(party_id, type_, value, "application", current_actor())
+    db.session.commit()
+
+
+@blp.route("/parties/<uuid:party_id>/cross-references")
+@require_scope(WRITE)
+@blp.arguments(schemas.CrossReferenceCreateSchema)
+@blp.response(201, schemas.CrossReferenceSchema)
+@blp.alt_response(200, schema=schemas.CrossReferenceSchema, description="Already recorded", success=True)
+@blp.alt_response(401, "UNAUTHORIZED")
+@blp.alt_response(403, "FORBIDDEN")
+@blp.alt_response(404, "NOT_FOUND")
+@blp.alt_response(409, "CONFLICT")
+@blp.alt_response(422, "UNPROCESSABLE_ENTITY")
+def add_cross_reference(payload, party_id):
+    """Record the calling application's own id for this party; 409 names the party already holding it."""
+    reference, is_new = reference_service.add_cross_reference(
+        party_id, payload.get("application"), payload["local_id"], payload["channel"], current_actor()
+    )
+    db.session.commit()
+    return {"application": reference.application_code, "local_id": reference.local_id}, 201 if is_new else 200
+
+
+@blp.route("/parties/<uuid:party_id>/cross-references/<string:application>/<string:local_id>", methods=["DELETE"])
+@require_scope(WRITE)
+@blp.response(204)
+@blp.alt_response(401, "UNAUTHORIZED")
+@blp.alt_response(403, "FORBIDDEN")
+@blp.alt_response(404, "NOT_FOUND")
+def remove_cross_reference(party_id, application, local_id):
+    """Remove a cross-reference (kept in history)."""
+    reference_service.remove_cross_reference(party_id, application, local_id, "application", current_actor())
+    db.session.commit()

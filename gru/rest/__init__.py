@@ -1,0 +1,1 @@
+"""What every REST endpoint shares: problem+json errors, ETags, cursor pagination."""
