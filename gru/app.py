@@ -10,21 +10,37 @@ from sqlalchemy.engine import Engine
 from gru.config import load_settings
 from gru.crypto import KeyRing
 from gru.extensions import db, migrate
+from gru.rest.content import require_json_bodies
 from gru.rest.problems import ProblemApi, register_error_handlers
 
 MIGRATIONS_DIRECTORY = os.path.join(os.path.dirname(__file__), "migrations")
 
 
+def _is_sqlite(dbapi_connection):
+    return type(dbapi_connection).__module__.startswith("sqlite3")
+
+
 @event.listens_for(Engine, "connect")
 def _configure_sqlite(dbapi_connection, connection_record):
-    """SQLite: enforce foreign keys, let readers run beside the writer, wait for locks."""
-    if type(dbapi_connection).__module__.startswith("sqlite3"):
+    """SQLite: enforce foreign keys, let readers run beside the writer, wait for locks.
+
+    The driver's own transaction handling is turned off and SQLAlchemy emits BEGIN
+    itself, so that SAVEPOINT and transactional DDL work (SQLAlchemy's pysqlite notes).
+    """
+    if _is_sqlite(dbapi_connection):
+        dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA busy_timeout=10000")
         cursor.close()
+
+
+@event.listens_for(Engine, "begin")
+def _begin_sqlite(connection):
+    if connection.dialect.name == "sqlite":
+        connection.exec_driver_sql("BEGIN")
 
 
 def _openapi_settings(app):
@@ -81,6 +97,7 @@ def create_app(config=None):
     _register_api(app)
     _register_oauth(app)
     register_error_handlers(app)
+    require_json_bodies(app)
     _register_commands(app)
 
     @app.get("/healthz")

@@ -80,6 +80,9 @@ def handle_gru_error(error):
     headers = {}
     if error.status == 401:
         headers["WWW-Authenticate"] = g.get("www_authenticate", 'Bearer realm="gru"')
+    elif error.status == 403 and g.get("www_authenticate"):
+        # RFC 6750 section 3.1: insufficient_scope is told in the challenge too.
+        headers["WWW-Authenticate"] = g.www_authenticate
     extra = {key: value for key, value in error.extra.items() if key != "errors"}
     return problem_response(
         error.status,

@@ -1,0 +1,77 @@
+"""PostgreSQL triggers that make ``journal_entries`` append-only.
+
+GDPR art. 5(1)(f) and 5(2): the access journal must be protected against alteration. A
+row trigger refuses every UPDATE and DELETE, a statement trigger refuses TRUNCATE (row
+triggers do not fire on it). A superuser can still disable triggers (``ALTER TABLE ...
+DISABLE TRIGGER``, ``session_replication_role = replica``): the hash chain and the seals
+(:mod:`gru.audit.chain`) are what catch that; these triggers stop mistakes and ordinary
+roles.
+
+The Alembic migration that creates ``journal_entries`` calls
+:func:`install_append_only_trigger` on PostgreSQL only (``op.get_bind()``), and
+:func:`drop_append_only_trigger` in its downgrade. SQLite has no equivalent here.
+"""
+
+from sqlalchemy import text
+
+#: the function both triggers run; it always raises
+CREATE_FUNCTION_SQL = """
+CREATE OR REPLACE FUNCTION gru_journal_reject_change() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_LEVEL = 'ROW' THEN
+        RAISE EXCEPTION 'journal_entries is append-only: % of entry % refused', TG_OP, OLD.seq
+            USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    RAISE EXCEPTION 'journal_entries is append-only: % refused', TG_OP
+        USING ERRCODE = 'insufficient_privilege';
+END;
+$$
+"""
+
+CREATE_ROW_TRIGGER_SQL = """
+CREATE TRIGGER journal_entries_no_update_delete
+BEFORE UPDATE OR DELETE ON journal_entries
+FOR EACH ROW EXECUTE FUNCTION gru_journal_reject_change()
+"""
+
+CREATE_TRUNCATE_TRIGGER_SQL = """
+CREATE TRIGGER journal_entries_no_truncate
+BEFORE TRUNCATE ON journal_entries
+FOR EACH STATEMENT EXECUTE FUNCTION gru_journal_reject_change()
+"""
+
+DROP_SQL = (
+    "DROP TRIGGER IF EXISTS journal_entries_no_truncate ON journal_entries",
+    "DROP TRIGGER IF EXISTS journal_entries_no_update_delete ON journal_entries",
+    "DROP FUNCTION IF EXISTS gru_journal_reject_change()",
+)
+
+#: in order: what :func:`install_append_only_trigger` executes
+INSTALL_SQL = (
+    CREATE_FUNCTION_SQL,
+    DROP_SQL[0],
+    DROP_SQL[1],
+    CREATE_ROW_TRIGGER_SQL,
+    CREATE_TRUNCATE_TRIGGER_SQL,
+)
+
+
+def install_append_only_trigger(connection) -> None:
+    """Create (or re-create) the triggers; a no-op on any database but PostgreSQL.
+
+    ``connection`` is a SQLAlchemy Connection (``op.get_bind()`` in a migration). Does not
+    commit: the migration's transaction does.
+    """
+    if connection.dialect.name != "postgresql":
+        return
+    for statement in INSTALL_SQL:
+        connection.execute(text(statement))
+
+
+def drop_append_only_trigger(connection) -> None:
+    """Remove the triggers and their function (a migration's downgrade); PostgreSQL only."""
+    if connection.dialect.name != "postgresql":
+        return
+    for statement in DROP_SQL:
+        connection.execute(text(statement))

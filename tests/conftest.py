@@ -1,0 +1,114 @@
+"""Fixtures of the whole suite.
+
+Every test that takes ``app`` runs once on SQLite and, when ``GRU_TEST_POSTGRES_URL``
+is set (CI sets it), once more on PostgreSQL, in a database created for the run and
+dropped at its end. The schema comes from the real Alembic migrations. Each test runs
+in a transaction that is rolled back (commits inside become savepoint releases).
+"""
+
+import os
+import uuid
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import scoped_session, sessionmaker
+
+from gru.app import create_app
+from gru.crypto import generate_key_material, write_key_file
+from gru.extensions import db
+
+POSTGRES_URL = os.environ.get("GRU_TEST_POSTGRES_URL")
+BACKENDS = ["sqlite"] + (["postgresql"] if POSTGRES_URL else [])
+
+
+def _create_postgres_database():
+    """A fresh database on the server named by GRU_TEST_POSTGRES_URL; returns its URL."""
+    server = make_url(POSTGRES_URL)
+    if server.drivername == "postgresql":
+        server = server.set(drivername="postgresql+psycopg")
+    name = f"gru_test_{uuid.uuid4().hex[:10]}"
+    engine = create_engine(server, isolation_level="AUTOCOMMIT")
+    with engine.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    engine.dispose()
+    return server.set(database=name), name, server
+
+
+def _drop_postgres_database(server, name):
+    engine = create_engine(server, isolation_level="AUTOCOMMIT")
+    with engine.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    engine.dispose()
+
+
+def make_instance(tmp_path_factory):
+    instance = tmp_path_factory.mktemp("instance")
+    write_key_file(str(instance / "keys.json"), generate_key_material())
+    return instance
+
+
+def build_app(instance, database_url, **overrides):
+    from flask_migrate import upgrade
+
+    app = create_app(
+        {
+            "GRU_INSTANCE_PATH": str(instance),
+            "GRU_DATABASE_URL": database_url,
+            "GRU_BASE_URL": "http://hub.test",
+            **overrides,
+        }
+    )
+    app.config["TESTING"] = True
+    with app.app_context():
+        upgrade(directory=app.extensions["migrate"].directory)
+    return app
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def backend(request):
+    return request.param
+
+
+@pytest.fixture(scope="session")
+def app(backend, tmp_path_factory):
+    instance = make_instance(tmp_path_factory)
+    if backend == "sqlite":
+        application = build_app(instance, f"sqlite:///{instance}/gru.sqlite3")
+        yield application
+        with application.app_context():
+            db.engine.dispose()
+        return
+    url, name, server = _create_postgres_database()
+    application = build_app(instance, url.render_as_string(hide_password=False))
+    yield application
+    with application.app_context():
+        db.engine.dispose()
+    _drop_postgres_database(server, name)
+
+
+@pytest.fixture
+def db_session(app):
+    """The test's database session, inside a transaction rolled back at the end."""
+    with app.app_context():
+        connection = db.engine.connect()
+        transaction = connection.begin()
+        original = db.session
+        # A plain SQLAlchemy session: Flask-SQLAlchemy's own ignores ``bind`` and
+        # would reach past the test's transaction to the engine.
+        session = scoped_session(
+            sessionmaker(bind=connection, join_transaction_mode="create_savepoint")
+        )
+        db.session = session
+        try:
+            yield session
+        finally:
+            session.remove()
+            transaction.rollback()
+            connection.close()
+            db.session = original
+
+
+@pytest.fixture
+def client(app, db_session):
+    return app.test_client()

@@ -1,0 +1,1 @@
+"""Factories: build what a test needs through the hub's own services."""
