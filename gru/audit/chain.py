@@ -210,12 +210,16 @@ def _chain_break(connection, seq: int, prev_hash: str) -> int:
         return 1
     t = JournalEntry.__table__
     named = connection.execute(
-        select(t.c.seq).where(t.c.entry_hash == prev_hash, t.c.seq < seq - 1).order_by(t.c.seq.desc())
+        select(t.c.seq)
+        .where(t.c.entry_hash == prev_hash, t.c.seq < seq - 1)
+        .order_by(t.c.seq.desc())
     ).first()
     return named[0] + 1 if named else seq
 
 
-def verify_journal(connection_or_session, public_keys: dict, external_seals=None) -> VerificationReport:
+def verify_journal(
+    connection_or_session, public_keys: dict, external_seals=None
+) -> VerificationReport:
     """Walk the whole chain in ``seq`` order and report the first problem.
 
     Checks, for each entry: ``seq`` is the next number (a gap is a deletion); its hash
@@ -230,9 +234,12 @@ def verify_journal(connection_or_session, public_keys: dict, external_seals=None
     """
     connection = _connection(connection_or_session)
     seals = _load_seals(connection)
+    known = {(seal.id, seal.signature) for seal in seals}
     for line in external_seals or ():
         if line.strip():
-            seals.append(parse_seal_line(line))
+            seal = parse_seal_line(line)
+            if (seal.id, seal.signature) not in known:
+                seals.append(seal)
     by_seq: dict[int, list[_Seal]] = {}
     for seal in seals:
         by_seq.setdefault(seal.last_seq, []).append(seal)
@@ -270,7 +277,8 @@ def verify_journal(connection_or_session, public_keys: dict, external_seals=None
         t.c.party_id, t.c.action, cast(t.c.attribute_keys, Text), t.c.purpose, t.c.case_ref,
         t.c.request_id, t.c.client_address, t.c.prev_hash, t.c.entry_hash,
     ).order_by(t.c.seq)
-    result = connection.execution_options(stream_results=True, yield_per=VERIFY_BATCH).execute(query)
+    streaming = connection.execution_options(stream_results=True, yield_per=VERIFY_BATCH)
+    result = streaming.execute(query)
 
     encode, sha256, version = _encode, _sha256, ENCODING_VERSION
     scan, str_ = _scan_json, str
@@ -284,7 +292,8 @@ def verify_journal(connection_or_session, public_keys: dict, external_seals=None
                  purpose, case_ref, request_id, client_address, prev_hash, entry_hash) in rows:
                 if seq != expected:
                     if seq > expected:
-                        return report(expected, f"entry {expected} is missing (deleted)", expected - 1)
+                        return report(expected, f"entry {expected} is missing (deleted)",
+                                      expected - 1)
                     return report(seq, f"entry {seq} is duplicated", expected - 1)
                 try:
                     if at.__class__ is str_ and len(at) == 26 and at[10] == " ":

@@ -103,8 +103,8 @@ def ensure_journal_head(session_or_connection) -> None:
     """
     table = JournalHead.__table__
     values = {"id": HEAD_ID, "last_seq": 0, "last_hash": GENESIS_HASH}
-    dialect = session_or_connection.get_bind().dialect.name if hasattr(
-        session_or_connection, "get_bind") else session_or_connection.dialect.name
+    get_bind = getattr(session_or_connection, "get_bind", None)
+    dialect = (get_bind() if get_bind else session_or_connection).dialect.name
     if dialect == "postgresql":
         from sqlalchemy.dialects.postgresql import insert as dialect_insert
     elif dialect == "sqlite":

@@ -145,7 +145,7 @@ def party_links(party_id):
     return {"items": [schemas.link_document(link) for link in link_service.links_of(party_id)]}
 
 
-@blp.route("/links")
+@blp.route("/links", methods=["POST"])
 @require_scope(WRITE)
 @blp.arguments(schemas.LinkCreateSchema)
 @blp.response(201, schemas.LinkSchema, headers=ETAG_HEADER)
@@ -198,7 +198,7 @@ class LinkResource(MethodView):
         return schemas.link_document(link), 200, {"ETag": link.etag}
 
 
-@blp.route("/parties/<uuid:party_id>/identifiers")
+@blp.route("/parties/<uuid:party_id>/identifiers", methods=["POST"])
 @require_scope(WRITE)
 @blp.arguments(schemas.IdentifierCreateSchema)
 @blp.response(201, schemas.IdentifierSchema)
@@ -227,7 +227,7 @@ def remove_identifier(party_id, type_, value):
     db.session.commit()
 
 
-@blp.route("/parties/<uuid:party_id>/cross-references")
+@blp.route("/parties/<uuid:party_id>/cross-references", methods=["POST"])
 @require_scope(WRITE)
 @blp.arguments(schemas.CrossReferenceCreateSchema)
 @blp.response(201, schemas.CrossReferenceSchema)
