@@ -109,16 +109,19 @@ def create_app(config=None):
 
 def _register_models():
     """Import every package's models so that metadata and migrations see all tables."""
+    import gru.audit.models  # noqa: F401
     import gru.auth.models  # noqa: F401
     import gru.identity.models  # noqa: F401
 
 
 def _register_api(app):
+    from gru.auth.admin_api import blp as admin_blueprint
     from gru.identity.api import blp as identity_blueprint
 
     _openapi_settings(app)
     api = ProblemApi(app)
     api.register_blueprint(identity_blueprint)
+    api.register_blueprint(admin_blueprint)
     app.extensions["gru.api"] = api
 
 

@@ -4,37 +4,14 @@ Each command loads its input, calls one service, commits once and prints. A doma
 error ends the command with one line on standard error and exit status 1.
 """
 
-import functools
 import json
 import os
-import sys
 
 import click
 from flask import current_app
 from flask.cli import FlaskGroup, with_appcontext
 
-from gru.errors import GruError
-
-
-def one_line_errors(command):
-    """Turn a domain error into one line on stderr and exit status 1, never a trace."""
-
-    @functools.wraps(command)
-    def wrapper(*args, **kwargs):
-        try:
-            return command(*args, **kwargs)
-        except GruError as error:
-            from gru.extensions import db
-
-            db.session.rollback()
-            details = getattr(error, "errors", None)
-            suffix = ""
-            if details:
-                suffix = " (" + "; ".join(f"{field}: {' '.join(map(str, messages))}" for field, messages in details.items()) + ")"
-            click.echo(f"error: {error.detail}{suffix}", err=True)
-            sys.exit(1)
-
-    return wrapper
+from gru.cli_support import one_line_errors
 
 
 @click.command("init")
@@ -118,6 +95,7 @@ def reset_secret(code):
 
 @apps_group.command("list")
 @with_appcontext
+@one_line_errors
 def list_applications_command():
     """List registered applications (never their secrets)."""
     from gru.auth.services import list_applications
@@ -138,9 +116,16 @@ def _credentials(application, secret):
 
 
 def register_commands(app):
+    from gru.audit.cli import audit_group
+    from gru.auth.cli import contracts_group
+    from gru.worker import worker_command
+
     app.cli.add_command(init_command)
     app.cli.add_command(demo_command)
     app.cli.add_command(apps_group)
+    app.cli.add_command(contracts_group)
+    app.cli.add_command(audit_group)
+    app.cli.add_command(worker_command)
 
 
 def _create_app():

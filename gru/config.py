@@ -34,11 +34,14 @@ DEFAULTS = {
     "GRU_PAGE_SIZE_MAX": 500,
     # Secret key of the Flask session (pages, later). Default: derived from the key file.
     "GRU_SECRET_KEY": None,
+    # Seconds between two seals of the access journal by `gru worker`. Default: one hour.
+    "GRU_JOURNAL_SEAL_INTERVAL": 3600,
 }
 
 # Settings whose environment value is JSON rather than a plain string.
 _JSON_SETTINGS = {"GRU_TRUSTED_ISSUERS"}
-_INT_SETTINGS = {"GRU_ACCESS_TOKEN_LIFETIME", "GRU_PAGE_SIZE", "GRU_PAGE_SIZE_MAX"}
+_INT_SETTINGS = {"GRU_ACCESS_TOKEN_LIFETIME", "GRU_PAGE_SIZE", "GRU_PAGE_SIZE_MAX",
+                 "GRU_JOURNAL_SEAL_INTERVAL"}
 
 
 def load_settings(overrides=None):

@@ -19,7 +19,7 @@ from joserfc import jws, jwt
 from joserfc.errors import JoseError
 from joserfc.jwt import JWTClaimsRegistry
 
-from gru.auth.services import find_application_by_client_id
+from gru.auth.contracts import contract_for_client_id
 from gru.errors import Forbidden, Unauthorized
 
 logger = logging.getLogger(__name__)
@@ -47,11 +47,16 @@ class TrustedIssuer:
 
 @dataclass(frozen=True)
 class Caller:
+    """Who calls: an application (by code) or an agent acting under the desk contract."""
+
     type: str
     id: str
     client_id: str
     scopes: frozenset
     claims: dict = field(compare=False, repr=False)
+    contract: object = field(default=None, compare=False, repr=False)
+    on_behalf_of: str | None = None
+    may_correct_below_level: bool = False
 
 
 class TokenVerifier:
@@ -134,7 +139,7 @@ def authenticate():
     try:
         claims = verifier.verify(token)
         client_id = claims.get("client_id") or claims.get("azp") or claims.get("sub")
-        application = find_application_by_client_id(client_id) if isinstance(client_id, str) else None
+        application, contract = contract_for_client_id(client_id) if isinstance(client_id, str) else (None, None)
         if application is None or not application.is_active:
             raise Unauthorized("The access token was issued to an application the hub does not know.")
     except Unauthorized as refusal:
@@ -144,11 +149,15 @@ def authenticate():
     granted = set(application.scope_list)
     if "scope" in claims:
         granted &= set(str(claims["scope"]).split())
-    return Caller("application", application.code, application.client_id, frozenset(granted), claims)
+    return Caller("application", application.code, application.client_id, frozenset(granted), claims, contract)
 
 
-def require_scope(scope):
-    """Decorator for API views: a valid token carrying ``scope`` (RFC 6750 section 3.1)."""
+def require_scope(scope, personal_data=True):
+    """Decorator for API views: a valid token carrying ``scope`` (RFC 6750 section 3.1).
+
+    A view touching personal data also gets the call's purpose and case reference
+    resolved against the caller's contract (``g.purpose``, ``g.case_ref``).
+    """
 
     def decorator(view):
         @wraps(view)
@@ -158,6 +167,10 @@ def require_scope(scope):
                 g.www_authenticate = f'Bearer realm="gru", error="insufficient_scope", scope="{scope}"'
                 raise Forbidden(f"The access token lacks the {scope} scope.")
             g.caller = caller
+            if personal_data:
+                from gru.rest.access import open_access
+
+                open_access()
             return view(*args, **kwargs)
 
         return wrapper

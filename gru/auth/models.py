@@ -4,16 +4,17 @@ import hashlib
 import hmac
 
 from authlib.oauth2.rfc6749 import ClientMixin
-from sqlalchemy import String, Text
+from sqlalchemy import ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from gru.dbtypes import BigIntPK, UTCDateTime, utcnow
+from gru.dbtypes import BigIntPK, JSONValue, UTCDateTime, utcnow
 from gru.extensions import db
 
 #: scope -> what it allows
 SCOPES = {
     "parties:read": "read golden records, their history, links and references",
     "parties:write": "create and update golden records, links and references",
+    "admin": "manage applications and their service contracts (no personal data)",
 }
 
 
@@ -71,3 +72,53 @@ class Application(db.Model, ClientMixin):
 
     def check_grant_type(self, grant_type):
         return self.is_active and grant_type == "client_credentials"
+
+
+RIGHTS = ("read", "write", "search")
+
+
+class ServiceContract(db.Model):
+    """What one application may do (DESIGN.md "service contract"). Versioned: a change
+    is a new row with the next version; the highest version is in force."""
+
+    __tablename__ = "service_contracts"
+
+    pk: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
+    application_pk: Mapped[int] = mapped_column(ForeignKey("applications.pk"), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    purposes: Mapped[list] = mapped_column(JSONValue)
+    party_kinds: Mapped[list] = mapped_column(JSONValue)
+    #: attribute key -> list of rights among RIGHTS
+    attributes: Mapped[dict] = mapped_column(JSONValue)
+    max_level: Mapped[int] = mapped_column(Integer)
+    document_types: Mapped[list] = mapped_column(JSONValue)
+    events: Mapped[list] = mapped_column(JSONValue)
+    created_by: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[object] = mapped_column(UTCDateTime, default=utcnow)
+
+    __table_args__ = (UniqueConstraint("application_pk", "version"),)
+
+    def rights(self, key):
+        return self.attributes.get(key, ())
+
+    def may_read(self, key):
+        return "read" in self.rights(key)
+
+    def may_write(self, key):
+        return "write" in self.rights(key)
+
+    def may_search(self, key):
+        return "search" in self.rights(key)
+
+    def as_document(self):
+        return {
+            "version": self.version,
+            "purposes": list(self.purposes),
+            "party_kinds": list(self.party_kinds),
+            "attributes": {key: list(rights) for key, rights in self.attributes.items()},
+            "max_level": self.max_level,
+            "document_types": list(self.document_types),
+            "events": list(self.events),
+            "created_by": self.created_by,
+            "created_at": self.created_at,
+        }

@@ -2,6 +2,7 @@
 
 from flask import Blueprint, current_app, jsonify
 
+from gru.auth.models import SCOPES
 from gru.errors import ConfigurationError
 
 blp = Blueprint("oauth", __name__)
@@ -38,5 +39,5 @@ def metadata():
         jwks_uri=f"{base}/oauth/jwks",
         grant_types_supported=["client_credentials"],
         token_endpoint_auth_methods_supported=["client_secret_basic", "client_secret_post"],
-        scopes_supported=["parties:read", "parties:write"],
+        scopes_supported=list(SCOPES),
     )

@@ -3,7 +3,7 @@
 Each handler loads the request, calls one service, commits once and renders.
 """
 
-from flask import request
+from flask import g, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
@@ -16,7 +16,9 @@ from gru.identity.services import parties as party_service
 from gru.identity.services import references as reference_service
 from gru.identity.services.context import make_provenance
 from gru.identity.services.parties import decode_cursor, encode_cursor
-from gru.rest.actors import current_actor
+from gru.errors import Forbidden
+from gru.rest import access
+from gru.rest.access import current_actor
 from gru.rest.paging import link_header, page_size
 
 blp = Blueprint("parties", __name__, url_prefix="/api/v1", description="Golden records of parties")
@@ -33,15 +35,36 @@ IF_MATCH = {
 }
 
 
-def render_party(party, status=200, extra=None):
-    document = schemas.party_document(
-        party, reference_service.identifiers_of(party), reference_service.cross_references_of(party)
+def visible_document(party):
+    """The party as the caller may see it (contract filtering)."""
+    return access.visible_party(
+        schemas.party_document(
+            party, reference_service.identifiers_of(party), reference_service.cross_references_of(party)
+        )
     )
-    return document, status, {"ETag": party.etag, **(extra or {})}
 
 
 def _outcomes(outcomes):
     return {key: outcome.as_dict() for key, outcome in outcomes.items()}
+
+
+def _changed(outcomes):
+    return [key for key, outcome in outcomes.items() if outcome.status in ("updated", "kept_lower_level")]
+
+
+def _write_answer(party, outcomes, action, status):
+    """Journal the change and the disclosure of the answer, commit, render."""
+    document = visible_document(party)
+    access.journal(action, [(party.id, _changed(outcomes))])
+    access.journal("identity:party:read", [(party.id, access.disclosed_keys(document))])
+    db.session.commit()
+    return {"party": document, "attributes": _outcomes(outcomes)}, status, {"ETag": party.etag}
+
+
+def _party_in_contract(party_id):
+    party = party_service.get_party(party_id)
+    access.check_kind(party.kind)
+    return party
 
 
 @blp.route("/parties")
@@ -52,20 +75,28 @@ class Parties(MethodView):
     @blp.alt_response(401, "UNAUTHORIZED")
     def get(self, query):
         """List parties, filtered on kind, golden values, cross-reference or identifier."""
+        contract = g.caller.contract
+        if query.get("kind"):
+            access.check_kind(query["kind"])
+        where = query.get("where", ())
+        searched = [party_service.split_pair("where", item)[0] for item in where]
+        if query.get("identifier"):
+            searched.append(party_service.split_pair("identifier", query["identifier"])[0])
+        access.check_searchable(searched)
+        if query.get("xref") and g.caller.type == "application":
+            if party_service.split_pair("xref", query["xref"])[0] != g.caller.id:
+                raise Forbidden("An application looks up its own cross-references only.")
         parties, next_cursor = party_service.list_parties(
-            kind=query.get("kind"),
-            where=query.get("where", ()),
+            kinds=[query["kind"]] if query.get("kind") else contract.party_kinds,
+            where=where,
             xref=query.get("xref"),
             identifier=query.get("identifier"),
             cursor=query.get("cursor"),
             limit=page_size(query.get("limit")),
         )
-        items = [
-            schemas.party_document(
-                party, reference_service.identifiers_of(party), reference_service.cross_references_of(party)
-            )
-            for party in parties
-        ]
+        items = [visible_document(party) for party in parties]
+        access.journal("identity:party:list", [(item["id"], access.disclosed_keys(item)) for item in items])
+        db.session.commit()
         return {"items": items, "next_cursor": next_cursor}, 200, link_header(next_cursor)
 
     @require_scope(WRITE)
@@ -75,16 +106,16 @@ class Parties(MethodView):
     @blp.alt_response(422, "UNPROCESSABLE_ENTITY")
     def post(self, payload):
         """Create a party with its first values and their provenance."""
+        access.check_kind(payload["kind"])
         provenance = make_provenance(
             payload["channel"], payload["process"], payload.get("level"), payload.get("document_id")
         )
         party, outcomes = party_service.create_party(
             payload["kind"], payload["attributes"], provenance, current_actor()
         )
-        db.session.commit()
-        document, _, headers = render_party(party)
+        body, status, headers = _write_answer(party, outcomes, "identity:party:create", 201)
         headers["Location"] = f"{request.base_url}/{party.id}"
-        return {"party": document, "attributes": _outcomes(outcomes)}, 201, headers
+        return body, status, headers
 
 
 @blp.route("/parties/<uuid:party_id>")
@@ -95,7 +126,11 @@ class PartyResource(MethodView):
     @blp.alt_response(404, "NOT_FOUND")
     def get(self, party_id):
         """Read the golden record of a party, with the provenance of each value."""
-        return render_party(party_service.get_party(party_id))
+        party = _party_in_contract(party_id)
+        document = visible_document(party)
+        access.journal("identity:party:read", [(party.id, access.disclosed_keys(document))])
+        db.session.commit()
+        return document, 200, {"ETag": party.etag}
 
     @require_scope(WRITE)
     @blp.arguments(schemas.PartyUpdateSchema)
@@ -108,15 +143,14 @@ class PartyResource(MethodView):
     @blp.alt_response(428, "PRECONDITION_REQUIRED")
     def patch(self, payload, party_id):
         """Record new values; each attribute answers updated, unchanged, kept_lower_level or forbidden."""
+        _party_in_contract(party_id)
         provenance = make_provenance(
             payload["channel"], payload["process"], payload.get("level"), payload.get("document_id")
         )
         party, outcomes = party_service.update_party(
             party_id, request.headers.get("If-Match"), payload["attributes"], provenance, current_actor()
         )
-        db.session.commit()
-        document, _, headers = render_party(party)
-        return {"party": document, "attributes": _outcomes(outcomes)}, 200, headers
+        return _write_answer(party, outcomes, "identity:party:update", 200)
 
 
 @blp.route("/parties/<uuid:party_id>/history")
@@ -127,11 +161,16 @@ class PartyResource(MethodView):
 @blp.alt_response(404, "NOT_FOUND")
 def party_history(query, party_id):
     """Every change of the party, oldest first: values, links, identifiers, cross-references."""
+    party = _party_in_contract(party_id)
     _, entries = history_service.party_history(party_id)
+    entries = access.visible_history(entries)
     start = decode_cursor(query["cursor"]) if query.get("cursor") else 0
     limit = page_size(query.get("limit"))
     page = entries[start : start + limit]
     next_cursor = encode_cursor(start + limit) if start + limit < len(entries) else None
+    keys = {entry["key"] for entry in page if entry["subject"] in ("attribute", "identifier")}
+    access.journal("identity:party:history", [(party.id, keys)])
+    db.session.commit()
     return {"items": page, "next_cursor": next_cursor}, 200, link_header(next_cursor)
 
 
@@ -141,8 +180,16 @@ def party_history(query, party_id):
 @blp.alt_response(401, "UNAUTHORIZED")
 @blp.alt_response(404, "NOT_FOUND")
 def party_links(party_id):
-    """The links of a party, in both directions, ended ones included."""
-    return {"items": [schemas.link_document(link) for link in link_service.links_of(party_id)]}
+    """The links of a party, in both directions, ended ones included (those the contract covers)."""
+    party = _party_in_contract(party_id)
+    kinds = set(g.caller.contract.party_kinds)
+    links = [
+        link for link in link_service.links_of(party_id) if {link.person.kind, link.target.kind} <= kinds
+    ]
+    others = {link.target.id if link.person_pk == party.pk else link.person.id for link in links}
+    access.journal("identity:link:read", [(party.id, [])] + [(other, []) for other in others])
+    db.session.commit()
+    return {"items": [schemas.link_document(link) for link in links]}
 
 
 @blp.route("/links", methods=["POST"])
@@ -155,6 +202,8 @@ def party_links(party_id):
 @blp.alt_response(422, "UNPROCESSABLE_ENTITY")
 def create_link(payload):
     """Link a person to a household, an organisation or a person in their care."""
+    for party_id in (payload["person_id"], payload["target_id"]):
+        _party_in_contract(party_id)
     link = link_service.create_link(
         person_id=payload["person_id"],
         kind=payload["kind"],
@@ -165,6 +214,7 @@ def create_link(payload):
         channel=payload["channel"],
         actor=current_actor(),
     )
+    access.journal("identity:link:create", [(link.person.id, []), (link.target.id, [])])
     db.session.commit()
     return schemas.link_document(link), 201, {"ETag": link.etag, "Location": f"{request.base_url}/{link.id}"}
 
@@ -178,6 +228,10 @@ class LinkResource(MethodView):
     def get(self, link_id):
         """Read a link."""
         link = link_service.get_link(link_id)
+        access.check_kind(link.person.kind)
+        access.check_kind(link.target.kind)
+        access.journal("identity:link:read", [(link.person.id, []), (link.target.id, [])])
+        db.session.commit()
         return schemas.link_document(link), 200, {"ETag": link.etag}
 
     @require_scope(WRITE)
@@ -191,9 +245,13 @@ class LinkResource(MethodView):
     @blp.alt_response(428, "PRECONDITION_REQUIRED")
     def patch(self, payload, link_id):
         """End a link at a date (default today); the link stays in history."""
+        existing = link_service.get_link(link_id)
+        access.check_kind(existing.person.kind)
+        access.check_kind(existing.target.kind)
         link = link_service.end_link(
             link_id, request.headers.get("If-Match"), payload.get("ends_on"), payload["channel"], current_actor()
         )
+        access.journal("identity:link:update", [(link.person.id, []), (link.target.id, [])])
         db.session.commit()
         return schemas.link_document(link), 200, {"ETag": link.etag}
 
@@ -209,9 +267,12 @@ class LinkResource(MethodView):
 @blp.alt_response(422, "UNPROCESSABLE_ENTITY")
 def add_identifier(payload, party_id):
     """Record an identifier (SIREN, SIRET, RIDET, RNA, NIR); 409 names the party already holding it."""
+    party = _party_in_contract(party_id)
+    _check_identifier_right(payload["type"])
     identifier, is_new = reference_service.add_identifier(
         party_id, payload["type"], payload["value"], payload["channel"], current_actor()
     )
+    access.journal("identity:identifier:add", [(party.id, [identifier.type])])
     db.session.commit()
     return {"type": identifier.type, "value": identifier.value}, 201 if is_new else 200
 
@@ -223,7 +284,10 @@ def add_identifier(payload, party_id):
 @blp.alt_response(404, "NOT_FOUND")
 def remove_identifier(party_id, type_, value):
     """Remove an identifier from a party (kept in history)."""
+    party = _party_in_contract(party_id)
+    _check_identifier_right(type_)
     reference_service.remove_identifier(party_id, type_, value, "application", current_actor())
+    access.journal("identity:identifier:remove", [(party.id, [type_])])
     db.session.commit()
 
 
@@ -239,9 +303,11 @@ def remove_identifier(party_id, type_, value):
 @blp.alt_response(422, "UNPROCESSABLE_ENTITY")
 def add_cross_reference(payload, party_id):
     """Record the calling application's own id for this party; 409 names the party already holding it."""
+    party = _party_in_contract(party_id)
     reference, is_new = reference_service.add_cross_reference(
         party_id, payload.get("application"), payload["local_id"], payload["channel"], current_actor()
     )
+    access.journal("identity:xref:add", [(party.id, [])])
     db.session.commit()
     return {"application": reference.application_code, "local_id": reference.local_id}, 201 if is_new else 200
 
@@ -254,5 +320,13 @@ def add_cross_reference(payload, party_id):
 @blp.alt_response(404, "NOT_FOUND")
 def remove_cross_reference(party_id, application, local_id):
     """Remove a cross-reference (kept in history)."""
+    party = _party_in_contract(party_id)
     reference_service.remove_cross_reference(party_id, application, local_id, "application", current_actor())
+    access.journal("identity:xref:remove", [(party.id, [])])
     db.session.commit()
+
+
+def _check_identifier_right(type_):
+    """Unknown types are left to the service, which answers 422 for them."""
+    if type_ in reference_service.IDENTIFIER_TYPES and not g.caller.contract.may_write(type_):
+        raise Forbidden(f"The contract does not allow writing {type_} identifiers.")

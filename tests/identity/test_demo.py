@@ -22,7 +22,7 @@ def app(tmp_path):
 
 
 def all_parties(kind=None):
-    parties, next_cursor = list_parties(kind=kind, limit=1000)
+    parties, next_cursor = list_parties(kinds=[kind] if kind else None, limit=1000)
     assert next_cursor is None
     return parties
 

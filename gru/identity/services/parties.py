@@ -80,25 +80,25 @@ def decode_cursor(cursor):
         raise ValidationFailed({"cursor": ["Not a cursor given by a previous page."]}) from None
 
 
-def _split_pair(name, raw):
+def split_pair(name, raw):
     first, separator, second = raw.partition(":")
     if not separator or not first or not second:
         raise ValidationFailed({name: [f"Expected {name}=KEY:VALUE, got {raw!r}."]})
     return first, second
 
 
-def list_parties(*, kind=None, where=(), xref=None, identifier=None, cursor=None, limit=50):
+def list_parties(*, kinds=None, where=(), xref=None, identifier=None, cursor=None, limit=50):
     """Parties matching every filter, oldest first. Returns ``(parties, next_cursor)``.
 
     ``where`` holds ``attribute:value`` equality filters on golden values, compared on the
     normalised form (so ``+687 75.12.34`` finds ``+687751234``).
     """
     query = select(Party).where(Party.status != "erased").order_by(Party.pk)
-    if kind is not None:
-        query = query.where(Party.kind == kind)
+    if kinds is not None:
+        query = query.where(Party.kind.in_(kinds))
     definitions = catalogue()
     for raw in where:
-        key, text = _split_pair("where", raw)
+        key, text = split_pair("where", raw)
         if key not in definitions:
             raise ValidationFailed({"where": [f"Unknown attribute {key!r}."]})
         definition = definitions.get(key)
@@ -114,7 +114,7 @@ def list_parties(*, kind=None, where=(), xref=None, identifier=None, cursor=None
             )
         )
     if xref is not None:
-        application_code, local_id = _split_pair("xref", xref)
+        application_code, local_id = split_pair("xref", xref)
         query = query.where(
             exists().where(
                 CrossReference.party_pk == Party.pk,
@@ -123,7 +123,7 @@ def list_parties(*, kind=None, where=(), xref=None, identifier=None, cursor=None
             )
         )
     if identifier is not None:
-        type_, value = _split_pair("identifier", identifier)
+        type_, value = split_pair("identifier", identifier)
         query = query.where(
             exists().where(Identifier.party_pk == Party.pk, Identifier.type == type_, Identifier.value == value)
         )

@@ -1,0 +1,118 @@
+"""What the caller may see and do, and the trace of what it saw (the API edge).
+
+Filtering follows the caller's service contract (attributes it may read, party kinds it
+covers); every disclosure or change of personal data is appended to the access journal
+in the request's transaction, before the answer leaves (fail closed: if the journal
+cannot be written, the request fails and nothing is disclosed).
+"""
+
+import uuid
+
+from flask import g, request
+
+from gru.audit.journal import record_accesses
+from gru.auth.contracts import check_case_reference, resolve_purpose
+from gru.errors import Forbidden
+from gru.extensions import db
+from gru.identity.services.context import Actor
+
+PERSONAL_DATA_HEADER = "GRU-Purpose"
+CASE_REF_HEADER = "GRU-Case-Ref"
+
+
+def open_access():
+    """Resolve purpose and case reference of the current call (after authentication)."""
+    caller = g.caller
+    g.purpose = resolve_purpose(caller.contract, request.headers.get(PERSONAL_DATA_HEADER))
+    g.case_ref = check_case_reference(request.headers.get(CASE_REF_HEADER))
+    g.request_id = g.get("request_id") or uuid.uuid4().hex
+
+
+def current_actor():
+    """The caller as the identity services know it, its rights narrowed by the contract."""
+    caller = g.caller
+    contract = caller.contract
+    return Actor(
+        type=caller.type,
+        id=caller.id,
+        may_write=contract.may_write,
+        max_level=contract.max_level,
+        may_correct_below_level=caller.may_correct_below_level,
+    )
+
+
+def check_kind(kind):
+    if kind not in g.caller.contract.party_kinds:
+        raise Forbidden(f"This application's contract does not cover parties of kind {kind}.")
+
+
+def check_searchable(keys):
+    """Filtering on an attribute needs the search right on it.
+
+    Keys the hub does not know are left to the service, which answers 422 for them.
+    """
+    from gru.identity.services.context import catalogue
+    from gru.identity.services.references import IDENTIFIER_TYPES
+
+    contract = g.caller.contract
+    known = [key for key in keys if key in catalogue() or key in IDENTIFIER_TYPES]
+    refused = [key for key in known if not contract.may_search(key)]
+    if refused:
+        raise Forbidden(f"The contract does not allow searching on {', '.join(sorted(refused))}.")
+
+
+def visible_party(document):
+    """The party document cut down to what the contract lets the caller read."""
+    contract = g.caller.contract
+    check_kind(document["kind"])
+    readable = {key for key in document["attributes"] if contract.may_read(key)}
+    own_code = g.caller.id if g.caller.type == "application" else None
+    return {
+        **document,
+        "attributes": {key: value for key, value in document["attributes"].items() if key in readable},
+        "provenance": {key: value for key, value in document["provenance"].items() if key in readable},
+        "identifiers": [item for item in document["identifiers"] if contract.may_read(item["type"])],
+        "cross_references": [
+            item for item in document["cross_references"] if own_code is None or item["application"] == own_code
+        ],
+    }
+
+
+def disclosed_keys(document):
+    return sorted(set(document["attributes"]) | {item["type"] for item in document["identifiers"]})
+
+
+def visible_history(entries):
+    contract = g.caller.contract
+    visible = []
+    for entry in entries:
+        if entry["subject"] == "attribute" and not contract.may_read(entry["key"]):
+            continue
+        if entry["subject"] == "identifier" and not contract.may_read(entry["key"]):
+            continue
+        if entry["subject"] == "xref" and g.caller.type == "application" and entry["key"] != g.caller.id:
+            continue
+        visible.append(entry)
+    return visible
+
+
+def journal(action, disclosures):
+    """Append one journal entry per ``(party_id, attribute_keys)`` of ``disclosures``."""
+    caller = g.caller
+    entries = [
+        {
+            "actor_type": caller.type,
+            "actor_id": caller.id,
+            "on_behalf_of": caller.on_behalf_of,
+            "action": action,
+            "party_id": str(party_id),
+            "attribute_keys": sorted(keys),
+            "purpose": g.purpose,
+            "case_ref": g.case_ref,
+            "request_id": g.request_id,
+            "client_address": request.remote_addr,
+        }
+        for party_id, keys in disclosures
+    ]
+    if entries:
+        record_accesses(db.session, entries)

@@ -1,0 +1,97 @@
+"""``gru worker``: the scheduler process (APScheduler 3) running the hub's periodic jobs.
+
+One process per deployment, beside the web workers. Every job is a function of the app
+listed in :data:`JOBS` with the setting that gives its interval in seconds; each run gets
+its own app context, calls one service, commits once and logs one line. A failing run is
+rolled back and logged, and the scheduler goes on: the next run tries again.
+
+Jobs today: sealing the access journal (X-Road message log: a signed checkpoint of the hash
+chain at regular intervals bounds what a cut tail can hide). Deliveries and retention will
+be added to :data:`JOBS` the same way.
+"""
+
+import logging
+from datetime import datetime, timezone
+
+import click
+from flask import current_app
+from flask.cli import with_appcontext
+
+from gru.cli import one_line_errors
+from gru.errors import ConfigurationError
+
+log = logging.getLogger("gru.worker")
+
+
+def _one_line(error: BaseException) -> str:
+    """``ErrorClass: first line of its message``: one log line, no SQL or traceback."""
+    cause = getattr(error, "orig", None) or error
+    lines = str(cause).strip().splitlines()
+    return f"{cause.__class__.__name__}: {lines[0] if lines else ''}".rstrip(": ")
+
+
+def seal_journal_job(app) -> None:
+    """Seal the access journal with the instance key, in its own app context; never raises."""
+    from gru.audit.services import seal_now
+    from gru.extensions import db
+
+    with app.app_context():
+        try:
+            seal = seal_now()
+            db.session.commit()
+        except Exception as error:  # noqa: BLE001 - logged; the scheduler must go on
+            db.session.rollback()
+            log.error("journal seal failed: %s", _one_line(error))
+            return
+        if seal is None:
+            log.info("journal seal: nothing new to seal")
+        else:
+            log.info("journal seal: sealed up to entry %d (seal %d)", seal.last_seq, seal.id)
+
+
+#: (job id, function of the app, setting giving its interval in seconds)
+JOBS = (
+    ("journal-seal", seal_journal_job, "GRU_JOURNAL_SEAL_INTERVAL"),
+)
+
+
+def build_scheduler(app, scheduler=None):
+    """``scheduler`` (default: a new ``BlockingScheduler`` in UTC) with every job of :data:`JOBS`.
+
+    Each job runs once at start, then every interval; runs never overlap, and runs missed
+    while the process was busy or asleep collapse into one. Tests pass a
+    ``BackgroundScheduler`` (or call a job function directly).
+    """
+    from apscheduler.schedulers.blocking import BlockingScheduler
+
+    if scheduler is None:
+        scheduler = BlockingScheduler(timezone=timezone.utc)
+    for job_id, function, setting in JOBS:
+        seconds = app.config[setting]
+        if not isinstance(seconds, int) or seconds <= 0:
+            raise ConfigurationError(f"{setting} must be a positive number of seconds")
+        scheduler.add_job(
+            function, "interval", seconds=seconds, args=[app], id=job_id, name=job_id,
+            next_run_time=datetime.now(timezone.utc), coalesce=True, max_instances=1,
+            misfire_grace_time=seconds, replace_existing=True,
+        )
+    return scheduler
+
+
+@click.command("worker")
+@with_appcontext
+@one_line_errors
+def worker_command():
+    """Run the scheduler: seal the access journal every GRU_JOURNAL_SEAL_INTERVAL seconds."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    app = current_app._get_current_object()
+    scheduler = build_scheduler(app)
+    for job in scheduler.get_jobs():
+        log.info("worker: job %s every %s", job.id, job.trigger.interval)
+    try:
+        scheduler.start()
+    except (KeyboardInterrupt, SystemExit):
+        if scheduler.running:
+            scheduler.shutdown(wait=False)
+        log.info("worker: stopped")
