@@ -67,14 +67,15 @@ def apps_group():
 @click.argument("code")
 @click.option("--name", help="Human-readable name of the application.")
 @click.option("--scope", "scopes", multiple=True, help="Scope granted (repeatable); default: all.")
+@click.option("--client-id", help="Client id of its tokens at a trusted external issuer.")
 @with_appcontext
 @one_line_errors
-def create_application(code, name, scopes):
+def create_application(code, name, scopes, client_id):
     """Register application CODE and print its credentials once, as JSON."""
     from gru.auth.services import register_application
     from gru.extensions import db
 
-    application, secret = register_application(code, name, scopes)
+    application, secret = register_application(code, name, scopes, client_id=client_id)
     db.session.commit()
     click.echo(json.dumps(_credentials(application, secret), indent=2))
 
@@ -117,6 +118,7 @@ def _credentials(application, secret):
 
 def register_commands(app):
     from gru.audit.cli import audit_group
+    from gru.auth.agent_cli import agents_group
     from gru.auth.cli import contracts_group
     from gru.worker import worker_command
 
@@ -124,6 +126,7 @@ def register_commands(app):
     app.cli.add_command(demo_command)
     app.cli.add_command(apps_group)
     app.cli.add_command(contracts_group)
+    app.cli.add_command(agents_group)
     app.cli.add_command(audit_group)
     app.cli.add_command(worker_command)
 

@@ -23,8 +23,9 @@ DEFAULTS = {
     # Path of the key file (signing keys, key-encryption keys). Default: keys.json in the
     # instance folder, created by `gru init` with mode 0600.
     "GRU_KEY_FILE": None,
-    # Other trusted token issuers, a JSON list of objects
-    # {"issuer", "jwks_uri", "audience", "algorithms"}. The hub itself is always trusted.
+    # Other trusted token issuers, a JSON list of objects {"issuer", "jwks_uri" or
+    # "discovery_url", "audience" (default GRU_API_AUDIENCE), "algorithms" (default
+    # ["RS256"])}. The hub itself is always trusted.
     "GRU_TRUSTED_ISSUERS": [],
     # Extra attribute definitions: path of a JSON file in the format of
     # gru/identity/data/attributes.json, added to the built-in catalogue.
@@ -32,8 +33,23 @@ DEFAULTS = {
     # Page size of lists when the caller does not give `limit`, and its maximum.
     "GRU_PAGE_SIZE": 50,
     "GRU_PAGE_SIZE_MAX": 500,
-    # Secret key of the Flask session (pages, later). Default: derived from the key file.
+    # Secret key of the Flask session (agents' pages). Default: derived from the key file.
     "GRU_SECRET_KEY": None,
+    # How agents sign in to the pages: "local" (accounts made by `gru agents create`) or
+    # "oidc" (the provider below). Only that method is offered, never both. Default: local.
+    "GRU_AGENT_LOGIN": "local",
+    # OpenID Connect provider of the agents (GRU_AGENT_LOGIN=oidc): discovery URL, client id
+    # and secret of the hub at that provider (authorization code flow with PKCE).
+    "GRU_OIDC_DISCOVERY_URL": None,
+    "GRU_OIDC_CLIENT_ID": None,
+    "GRU_OIDC_CLIENT_SECRET": None,
+    # Code of the application whose service contract agents act under. Default: desk.
+    "GRU_DESK_APPLICATION": "desk",
+    # Minutes of inactivity after which an agent's session ends. Default: 30.
+    "GRU_AGENT_SESSION_MINUTES": 30,
+    # Send the session cookie over HTTPS only. Default: true, unless GRU_BASE_URL is
+    # http://127.0.0.1 or http://localhost (a hub tried on one machine).
+    "GRU_SESSION_COOKIE_SECURE": None,
     # Seconds between two seals of the access journal by `gru worker`. Default: one hour.
     "GRU_JOURNAL_SEAL_INTERVAL": 3600,
 }
@@ -41,7 +57,7 @@ DEFAULTS = {
 # Settings whose environment value is JSON rather than a plain string.
 _JSON_SETTINGS = {"GRU_TRUSTED_ISSUERS"}
 _INT_SETTINGS = {"GRU_ACCESS_TOKEN_LIFETIME", "GRU_PAGE_SIZE", "GRU_PAGE_SIZE_MAX",
-                 "GRU_JOURNAL_SEAL_INTERVAL"}
+                 "GRU_JOURNAL_SEAL_INTERVAL", "GRU_AGENT_SESSION_MINUTES"}
 
 
 def load_settings(overrides=None):
@@ -63,4 +79,10 @@ def load_settings(overrides=None):
         settings["GRU_DATABASE_URL"] = "sqlite:///" + os.path.join(instance_path, "gru.sqlite3")
     if not settings["GRU_KEY_FILE"]:
         settings["GRU_KEY_FILE"] = os.path.join(instance_path, "keys.json")
+    secure = settings["GRU_SESSION_COOKIE_SECURE"]
+    if secure is None:
+        secure = not settings["GRU_BASE_URL"].startswith(("http://127.0.0.1", "http://localhost"))
+    elif isinstance(secure, str):
+        secure = secure.strip().lower() not in ("0", "false", "no", "off", "")
+    settings["GRU_SESSION_COOKIE_SECURE"] = secure
     return settings

@@ -29,6 +29,9 @@ ACCEPTED_TOKEN_TYPES = {"at+jwt", "application/at+jwt", "jwt"}
 #: Header parameters that would let a token choose the key it is checked with.
 KEY_CHOOSING_HEADERS = ("jku", "x5u", "jwk", "x5c")
 CLOCK_LEEWAY_SECONDS = 30
+#: Claims only an OpenID Connect ID token carries: such a token proves a login to a
+#: client, it does not grant access to an API (RFC 9068 section 4).
+ID_TOKEN_CLAIMS = ("nonce", "at_hash", "c_hash")
 
 
 @dataclass(frozen=True)
@@ -120,6 +123,8 @@ class TokenVerifier:
             raise Unauthorized(f"The access token is not valid here ({error.error}: {error.description}).") from None
         if not isinstance(claims.get("exp"), (int, float)):
             raise Unauthorized("The access token has no expiry time.")
+        if any(name in claims for name in ID_TOKEN_CLAIMS):
+            raise Unauthorized("This is an ID token, not an access token (OpenID Connect Core 1.0 section 2).")
         return claims
 
 
@@ -194,8 +199,13 @@ def build_token_verifier(app):
         issuers.append(
             TrustedIssuer(
                 issuer=entry["issuer"],
-                audience=entry["audience"],
-                key_set=RemoteKeySet(entry["jwks_uri"]),
+                audience=entry.get("audience", app.config["GRU_API_AUDIENCE"]),
+                key_set=RemoteKeySet(
+                    entry.get("jwks_uri"),
+                    discovery_url=entry.get("discovery_url"),
+                    issuer=entry["issuer"],
+                    refetch_interval=entry.get("jwks_refetch_seconds", 30),
+                ),
                 algorithms=tuple(entry.get("algorithms", ("RS256",))),
             )
         )

@@ -8,14 +8,14 @@ from gru.auth.services import register_application
 FULL_ACCESS = object()
 
 
-def make_application(code=None, scopes=None, name=None, contract=FULL_ACCESS):
+def make_application(code=None, scopes=None, name=None, contract=FULL_ACCESS, client_id=None):
     """Register an application with a contract; returns ``(application, client_secret)``.
 
     By default the contract grants every right for the single purpose ``test``; pass a
     contract document to narrow it, or ``None`` for an application without contract.
     """
     code = code or f"app-{uuid.uuid4().hex[:8]}"
-    application, secret = register_application(code, name or code.title(), scopes)
+    application, secret = register_application(code, name or code.title(), scopes, client_id=client_id)
     catalogue = current_app.extensions["gru.catalogue"]
     if contract is FULL_ACCESS:
         contract = full_access_document(catalogue, purposes=["test"])
