@@ -30,6 +30,9 @@ DEFAULTS = {
     # Extra attribute definitions: path of a JSON file in the format of
     # gru/identity/data/attributes.json, added to the built-in catalogue.
     "GRU_ATTRIBUTES_FILE": None,
+    # Seconds an application's contract and state are cached per process: a contract
+    # change or a disabled application takes effect within this delay (0: no cache).
+    "GRU_CONTRACT_CACHE_SECONDS": 10,
     # Page size of lists when the caller does not give `limit`, and its maximum.
     "GRU_PAGE_SIZE": 50,
     "GRU_PAGE_SIZE_MAX": 500,
@@ -56,7 +59,7 @@ DEFAULTS = {
 
 # Settings whose environment value is JSON rather than a plain string.
 _JSON_SETTINGS = {"GRU_TRUSTED_ISSUERS"}
-_INT_SETTINGS = {"GRU_ACCESS_TOKEN_LIFETIME", "GRU_PAGE_SIZE", "GRU_PAGE_SIZE_MAX",
+_INT_SETTINGS = {"GRU_CONTRACT_CACHE_SECONDS", "GRU_ACCESS_TOKEN_LIFETIME", "GRU_PAGE_SIZE", "GRU_PAGE_SIZE_MAX",
                  "GRU_JOURNAL_SEAL_INTERVAL", "GRU_AGENT_SESSION_MINUTES"}
 
 

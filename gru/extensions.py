@@ -20,6 +20,13 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
-db = SQLAlchemy(model_class=Base)
+# Objects stay readable after the edge's single commit: rendering the answer must not
+# reload every row it shows.
+db = SQLAlchemy(model_class=Base, session_options={"expire_on_commit": False})
 # Batch mode lets Alembic alter tables on SQLite, which has no ALTER COLUMN.
 migrate = Migrate(render_as_batch=True, compare_type=True)
+
+from flask_wtf.csrf import CSRFProtect  # noqa: E402
+
+#: CSRF tokens on the agents' pages (the API and /oauth use bearer tokens, not cookies)
+csrf = CSRFProtect()

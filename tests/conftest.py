@@ -57,6 +57,8 @@ def build_app(instance, database_url, **overrides):
             "GRU_INSTANCE_PATH": str(instance),
             "GRU_DATABASE_URL": database_url,
             "GRU_BASE_URL": "http://hub.test",
+            # Contracts change inside tests; the cache has its own test.
+            "GRU_CONTRACT_CACHE_SECONDS": 0,
             **overrides,
         }
     )

@@ -19,7 +19,6 @@ from joserfc import jws, jwt
 from joserfc.errors import JoseError
 from joserfc.jwt import JWTClaimsRegistry
 
-from gru.auth.contracts import contract_for_client_id
 from gru.errors import Forbidden, Unauthorized
 
 logger = logging.getLogger(__name__)
@@ -144,7 +143,9 @@ def authenticate():
     try:
         claims = verifier.verify(token)
         client_id = claims.get("client_id") or claims.get("azp") or claims.get("sub")
-        application, contract = contract_for_client_id(client_id) if isinstance(client_id, str) else (None, None)
+        application, contract = (
+            current_app.extensions["gru.caller_cache"].get(client_id) if isinstance(client_id, str) else (None, None)
+        )
         if application is None or not application.is_active:
             raise Unauthorized("The access token was issued to an application the hub does not know.")
     except Unauthorized as refusal:
@@ -209,4 +210,7 @@ def build_token_verifier(app):
                 algorithms=tuple(entry.get("algorithms", ("RS256",))),
             )
         )
+    from gru.auth.contracts import CallerCache
+
+    app.extensions["gru.caller_cache"] = CallerCache(int(app.config["GRU_CONTRACT_CACHE_SECONDS"]))
     return TokenVerifier(issuers)

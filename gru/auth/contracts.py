@@ -6,6 +6,8 @@ only on those it may search, and states for every call one of its contract's pur
 """
 
 import re
+import time
+from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.orm import aliased
@@ -125,6 +127,82 @@ def contract_history(application_code):
             .order_by(ServiceContract.version)
         )
     )
+
+
+@dataclass(frozen=True)
+class ApplicationView:
+    """What a request needs of an application, detached from any session."""
+
+    code: str
+    client_id: str
+    scope_list: tuple
+    is_active: bool
+
+
+@dataclass(frozen=True)
+class ContractView:
+    """The contract in force, detached from any session (safe to share between requests)."""
+
+    version: int
+    purposes: tuple
+    party_kinds: tuple
+    attributes: dict
+    max_level: int
+    document_types: tuple
+    events: tuple
+
+    def may_read(self, key):
+        return "read" in self.attributes.get(key, ())
+
+    def may_write(self, key):
+        return "write" in self.attributes.get(key, ())
+
+    def may_search(self, key):
+        return "search" in self.attributes.get(key, ())
+
+
+def contract_view(contract):
+    if contract is None:
+        return None
+    return ContractView(
+        version=contract.version,
+        purposes=tuple(contract.purposes),
+        party_kinds=tuple(contract.party_kinds),
+        attributes={key: tuple(rights) for key, rights in contract.attributes.items()},
+        max_level=contract.max_level,
+        document_types=tuple(contract.document_types),
+        events=tuple(contract.events),
+    )
+
+
+class CallerCache:
+    """(application, contract) per client id, kept ``ttl`` seconds.
+
+    Every API call needs them; a contract change or a disabled application takes effect
+    within ``ttl`` seconds (``GRU_CONTRACT_CACHE_SECONDS``; 0 turns the cache off).
+    """
+
+    def __init__(self, ttl):
+        self.ttl = ttl
+        self._entries = {}
+
+    def get(self, client_id):
+        now = time.monotonic()
+        cached = self._entries.get(client_id)
+        if cached is not None and cached[0] > now:
+            return cached[1]
+        application, contract = contract_for_client_id(client_id)
+        found = (
+            ApplicationView(application.code, application.client_id, tuple(application.scope_list), application.is_active)
+            if application is not None
+            else None,
+            contract_view(contract),
+        )
+        if self.ttl > 0:
+            if len(self._entries) > 10_000:
+                self._entries.clear()
+            self._entries[client_id] = (now + self.ttl, found)
+        return found
 
 
 def contract_for_client_id(client_id):

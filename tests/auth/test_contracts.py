@@ -164,3 +164,17 @@ def test_journal_failure_returns_no_personal_data(client, school, person_id, mon
 
     assert_problem(response, 500)
     assert "Wamytan" not in response.get_data(as_text=True)
+
+
+def test_the_caller_cache_applies_changes_within_its_delay(db_session):
+    from gru.auth.contracts import CallerCache
+
+    application, _ = make_application("cache-test")
+    cached, uncached = CallerCache(ttl=60), CallerCache(ttl=0)
+    assert cached.get(application.client_id)[0].is_active
+
+    application.is_active = False
+    db_session.flush()
+
+    assert cached.get(application.client_id)[0].is_active
+    assert not uncached.get(application.client_id)[0].is_active

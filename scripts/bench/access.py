@@ -1,0 +1,183 @@
+"""Benchmark: what access control costs on a read (issue "access control and journal").
+
+In one run, on SQLite and/or PostgreSQL, with ``--persons`` persons loaded:
+
+    full:     GET /api/v1/parties/{id} with a real token (signature check), the service
+              contract (filtering, purpose) and a journal entry written and committed
+    bypassed: the same read (same service calls, same serialisation) through a route
+              with no token, no contract and no journal
+
+and prints requests per second, p50 and p95 of each and the ratio full/bypassed (target:
+at most 1.3). Then it runs ``scripts/bench/audit_verify.py`` for the throughput of
+``gru audit verify`` on a 1,000,000-entry journal (target: at least 100,000 entries/s).
+Not a test: it prints figures. Run from the repository root::
+
+    PYTHONPATH=. .venv/bin/python scripts/bench/access.py [--persons N] [--reads N]
+        [--backend sqlite|postgresql|both] [--journal-entries N]
+"""
+
+import argparse
+import os
+import random
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+
+from flask import jsonify
+from flask_migrate import upgrade
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from gru.app import create_app
+from gru.auth.contracts import full_access_document, set_contract
+from gru.auth.services import register_application
+from gru.crypto import generate_key_material, write_key_file
+from gru.extensions import db
+from gru.identity import schemas
+from gru.identity.services import parties as party_service
+from gru.identity.services import references
+from gru.identity.services.context import Actor, make_provenance
+
+TARGET_RATIO = 1.3
+WARM_UP = 200
+DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+NAMES = ("Wamytan", "Gowé", "Kaloi", "Tein", "Nakamura", "Martin", "Dubois", "Tuihalamaka", "Nguyen", "Poadja")
+GIVEN = ("Élise", "Paul", "Rose", "Jean", "Marie", "Kévin", "Léa", "Marc", "Sione", "Hina")
+
+
+def build_instance(backend, postgres_url):
+    folder = tempfile.mkdtemp(prefix="gru-bench-access-")
+    write_key_file(os.path.join(folder, "keys.json"), generate_key_material())
+    dropper = None
+    if backend == "sqlite":
+        url = f"sqlite:///{folder}/gru.sqlite3"
+    else:
+        server = make_url(postgres_url)
+        name = f"gru_bench_{uuid.uuid4().hex[:8]}"
+        engine = create_engine(server, isolation_level="AUTOCOMMIT")
+        with engine.connect() as connection:
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+        url = server.set(database=name).render_as_string(hide_password=False)
+
+        def dropper():
+            with engine.connect() as connection:
+                connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            engine.dispose()
+
+    app = create_app({"GRU_INSTANCE_PATH": folder, "GRU_DATABASE_URL": url})
+    with app.app_context():
+        upgrade(directory=app.extensions["migrate"].directory)
+    return app, folder, dropper
+
+
+def load(app, persons):
+    loader = Actor("agent", "bench")
+    ids = []
+    with app.app_context():
+        provenance = make_provenance("desk", "official_proof_scan_checked")
+        for index in range(persons):
+            party, _ = party_service.create_party(
+                "person",
+                {
+                    "family_name": random.choice(NAMES),
+                    "given_names": random.choice(GIVEN),
+                    "birth_date": f"{random.randint(1940, 2020)}-{random.randint(1, 12):02d}-{random.randint(1, 28):02d}",
+                    "email": f"person{index}@example.nc",
+                    "mobile_phone": f"+687 7{random.randint(0, 9)} {random.randint(10, 99)} {random.randint(10, 99)}",
+                },
+                provenance,
+                loader,
+            )
+            ids.append(str(party.id))
+            if index % 1000 == 999:
+                db.session.commit()
+        application, secret = register_application("bench", "Bench")
+        set_contract("bench", full_access_document(app.extensions["gru.catalogue"], ["bench"]),
+                     app.extensions["gru.catalogue"], "bench")
+        db.session.commit()
+        return ids, application.client_id, secret
+
+
+def add_bypassed_route(app):
+    """The read without token, contract or journal: same services, same serialisation."""
+    schema = schemas.PartySchema()
+
+    def bypassed(party_id):
+        party = party_service.get_party(uuid.UUID(party_id))
+        document = schemas.party_document(
+            party, references.identifiers_of(party), references.cross_references_of(party)
+        )
+        response = jsonify(schema.dump(document))
+        response.headers["ETag"] = party.etag
+        return response
+
+    app.add_url_rule("/bench/bypassed/<party_id>", "bench_bypassed", bypassed)
+
+
+def time_requests(client, urls, headers):
+    for url in urls[:WARM_UP]:
+        assert client.get(url, headers=headers).status_code == 200
+    latencies = []
+    started = time.perf_counter()
+    for url in urls:
+        before = time.perf_counter()
+        response = client.get(url, headers=headers)
+        latencies.append(time.perf_counter() - before)
+        assert response.status_code == 200, response.get_data(as_text=True)[:200]
+    elapsed = time.perf_counter() - started
+    latencies.sort()
+    return {
+        "rps": len(urls) / elapsed,
+        "p50": statistics.median(latencies) * 1000,
+        "p95": latencies[int(len(latencies) * 0.95)] * 1000,
+    }
+
+
+def run(backend, arguments):
+    app, folder, dropper = build_instance(backend, arguments.postgres_url)
+    try:
+        ids, client_id, secret = load(app, arguments.persons)
+        add_bypassed_route(app)
+        client = app.test_client()
+        token = client.post(
+            "/oauth/token", data={"grant_type": "client_credentials"}, auth=(client_id, secret)
+        ).get_json()["access_token"]
+        chosen = [random.choice(ids) for _ in range(arguments.reads)]
+        full = time_requests(client, [f"/api/v1/parties/{i}" for i in chosen], {"Authorization": f"Bearer {token}"})
+        bypassed = time_requests(client, [f"/bench/bypassed/{i}" for i in chosen], {})
+        ratio = bypassed["rps"] / full["rps"]
+        print(f"[{backend}] {arguments.persons} persons, {arguments.reads} reads each")
+        for name, figures in (("full", full), ("bypassed", bypassed)):
+            print(f"  {name:9} {figures['rps']:8.0f} req/s  p50 {figures['p50']:.2f} ms  p95 {figures['p95']:.2f} ms")
+        verdict = "PASS" if ratio <= TARGET_RATIO else "MISS"
+        print(f"  full path costs {ratio:.2f}x the bypassed read (target <= {TARGET_RATIO}) {verdict}")
+    finally:
+        with app.app_context():
+            db.engine.dispose()
+        if dropper:
+            dropper()
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--persons", type=int, default=10_000)
+    parser.add_argument("--reads", type=int, default=3_000)
+    parser.add_argument("--backend", choices=("sqlite", "postgresql", "both"), default="both")
+    parser.add_argument("--postgres-url", default=DEFAULT_POSTGRES_URL)
+    parser.add_argument("--journal-entries", type=int, default=1_000_000)
+    arguments = parser.parse_args()
+    random.seed(7)
+    for backend in ("sqlite", "postgresql") if arguments.backend == "both" else (arguments.backend,):
+        run(backend, arguments)
+    if arguments.journal_entries:
+        script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "audit_verify.py")
+        subprocess.run([sys.executable, script, "--entries", str(arguments.journal_entries)], check=True)
+
+
+if __name__ == "__main__":
+    main()
