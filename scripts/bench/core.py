@@ -38,6 +38,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from gru.app import create_app
+from gru.auth.contracts import full_access_document, set_contract
 from gru.auth.services import register_application
 from gru.crypto import generate_key_material, write_key_file
 from gru.extensions import db
@@ -187,10 +188,13 @@ def load_persons(app, count, seed):
 
 
 def bearer_headers(app):
-    """A real access token from /oauth/token, for an application with every scope."""
+    """A real access token from /oauth/token, for an application with every scope and a
+    full-access contract for the single purpose "benchmark" (so no GRU-Purpose header)."""
     with app.app_context():
         application, secret = register_application("bench", "Benchmark")
         client_id = application.client_id
+        catalogue = app.extensions["gru.catalogue"]
+        set_contract("bench", full_access_document(catalogue, purposes=["benchmark"]), catalogue, author="bench")
         db.session.commit()
         db.session.remove()
     response = app.test_client().post(

@@ -2,6 +2,7 @@
 
 import base64
 import binascii
+import uuid
 
 from sqlalchemy import exists, select
 
@@ -18,10 +19,11 @@ def create_party(kind, attributes, provenance, actor):
     if kind not in PARTY_KINDS:
         raise ValidationFailed({"kind": [f"Unknown party kind; expected one of {', '.join(PARTY_KINDS)}."]})
     checked, outcomes = check_attributes(kind, attributes, provenance, actor)
-    party = Party(kind=kind)
+    # The id is set here, not at flush, so that callers creating many parties (demo,
+    # imports, benchmarks) can flush once per batch.
+    party = Party(id=uuid.uuid4(), kind=kind, version=1)
     db.session.add(party)
     record_values(party, checked, provenance, actor, outcomes)
-    db.session.flush()
     return party, outcomes
 
 

@@ -77,6 +77,8 @@ def remove_identifier(party_id, type_, value, channel, actor):
 
 
 def identifiers_of(party):
+    if party.pk is None:  # not flushed yet: a party being created has none
+        return []
     return list(db.session.scalars(select(Identifier).where(Identifier.party_pk == party.pk).order_by(Identifier.pk)))
 
 
@@ -136,6 +138,8 @@ def remove_cross_reference(party_id, application_code, local_id, channel, actor)
 
 
 def cross_references_of(party):
+    if party.pk is None:
+        return []
     return list(
         db.session.scalars(select(CrossReference).where(CrossReference.party_pk == party.pk).order_by(CrossReference.pk))
     )

@@ -90,6 +90,8 @@ def record_values(party, checked, provenance, actor, outcomes):
     golden_by_key = {golden.attribute_key: golden for golden in party.golden}
     changed = []
     now = utcnow()
+    # Fetched once: each access to a write-only collection builds a new query object.
+    values = party.values
     for item in checked:
         golden = golden_by_key.get(item.key)
         current = golden.value if golden is not None else None
@@ -111,7 +113,7 @@ def record_values(party, checked, provenance, actor, outcomes):
             recorded_at=now,
             was_golden=becomes_golden,
         )
-        party.values.add(value)
+        values.add(value)
         if not becomes_golden:
             outcomes[item.key] = AttributeOutcome(
                 KEPT_LOWER_LEVEL,
