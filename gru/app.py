@@ -97,6 +97,7 @@ def create_app(config=None):
     _register_api(app)
     _register_oauth(app)
     register_error_handlers(app)
+    _register_pages(app)
     require_json_bodies(app)
     _register_commands(app)
 
@@ -110,6 +111,7 @@ def create_app(config=None):
 def _register_models():
     """Import every package's models so that metadata and migrations see all tables."""
     import gru.audit.models  # noqa: F401
+    import gru.auth.agents  # noqa: F401
     import gru.auth.models  # noqa: F401
     import gru.identity.models  # noqa: F401
 
@@ -134,6 +136,12 @@ def _register_oauth(app):
     if load_keyring(app) is not None:
         init_authorization_server(app)
         app.extensions["gru.token_verifier"] = build_token_verifier(app)
+
+
+def _register_pages(app):
+    from gru.web import init_app as init_pages
+
+    init_pages(app)
 
 
 def _register_commands(app):

@@ -1,0 +1,156 @@
+"""Record, journal and administration pages. Each view loads, calls services, journals what
+it shows through :mod:`gru.rest.access` (as the API does), commits once and renders."""
+
+from flask import current_app, g, render_template, request
+
+from gru.errors import PreconditionFailed, ValidationFailed
+from gru.extensions import db
+from gru.identity.services import history as history_service
+from gru.identity.services import links as link_service
+from gru.identity.services import parties as party_service
+from gru.identity.services.context import make_provenance
+from gru.rest import access
+from gru.web import forms
+from gru.web.blueprint import blp, message_page, requires
+from gru.web.desk import open_desk, purpose_missing, visible_document
+from gru.web.services import applications_with_contracts, recent_journal_entries
+
+DESK_ROLES = ("agent", "supervisor")
+SEARCH_LIMIT = 50
+
+
+def _page(template, contract, **context):
+    return render_template(template, contract=contract, purpose=g.purpose, case_ref=g.case_ref, **context)
+
+
+@blp.get("/personnes")
+@requires(*DESK_ROLES)
+def search():
+    """Persons by family name (the desk contract must allow searching on it)."""
+    contract = open_desk()
+    name = request.args.get("nom", "").strip()
+    if not name or purpose_missing():
+        return _page("search.html", contract, name=name, items=None)
+    access.check_kind("person")
+    access.check_searchable(["family_name"])
+    try:
+        parties, _ = party_service.list_parties(
+            kinds=["person"], where=[f"family_name:{name}"], limit=SEARCH_LIMIT
+        )
+    except ValidationFailed as error:
+        return _page("search.html", contract, name=name, items=None, error=forms.first_error(error)), 422
+    items = [visible_document(party) for party in parties]
+    access.journal("identity:party:list", [(item["id"], access.disclosed_keys(item)) for item in items])
+    db.session.commit()
+    return _page("search.html", contract, name=name, items=items)
+
+
+def _party_for_desk(party_id):
+    party = party_service.get_party(party_id)
+    access.check_kind(party.kind)
+    return party
+
+
+@blp.get("/parties/<uuid:party_id>")
+@requires(*DESK_ROLES)
+def party(party_id):
+    """The golden record with level and provenance, its links and its history."""
+    contract = open_desk()
+    if purpose_missing():
+        return _page("search.html", contract, name="", items=None)
+    record = _party_for_desk(party_id)
+    document = visible_document(record)
+    _, entries = history_service.party_history(party_id)
+    entries = access.visible_history(entries)
+    kinds = set(contract.party_kinds)
+    links = [
+        link for link in link_service.links_of(party_id) if {link.person.kind, link.target.kind} <= kinds
+    ]
+    others = {link.target.id if link.person_pk == record.pk else link.person.id for link in links}
+    access.journal("identity:party:read", [(record.id, access.disclosed_keys(document))])
+    history_keys = {entry["key"] for entry in entries if entry["subject"] in ("attribute", "identifier")}
+    access.journal("identity:party:history", [(record.id, history_keys)])
+    if links:
+        access.journal("identity:link:read", [(record.id, [])] + [(other, []) for other in others])
+    db.session.commit()
+    return _page(
+        "party.html", contract, party=document, history=list(reversed(entries)), links=links,
+        labels=forms.labels(), processes=forms.process_labels(),
+    )
+
+
+@blp.route("/parties/<uuid:party_id>/modifier", methods=["GET", "POST"])
+@requires(*DESK_ROLES)
+def edit(party_id):
+    """GET: the form, with the record's ETag in a hidden field. POST: the API's PATCH."""
+    contract = open_desk()
+    if purpose_missing():
+        return _page("search.html", contract, name="", items=None)
+    record = _party_for_desk(party_id)
+    document = visible_document(record)
+    fields = forms.editable_fields(record.kind, contract, document["attributes"])
+    if request.method == "GET":
+        access.journal("identity:party:read", [(record.id, access.disclosed_keys(document))])
+        db.session.commit()
+        return _page("edit.html", contract, party=document, fields=fields, etag=record.etag, **forms.choices())
+    attributes = forms.submitted_attributes(fields, request.form)
+    if not attributes:
+        return _page("edit.html", contract, party=document, fields=fields, etag=request.form.get("etag", ""),
+                     notice="Aucune modification à enregistrer.", **forms.choices())
+    try:
+        provenance = make_provenance(request.form.get("canal", ""), request.form.get("processus", ""))
+        updated, outcomes = party_service.update_party(
+            party_id, request.form.get("etag"), attributes, provenance, access.current_actor()
+        )
+    except PreconditionFailed:
+        db.session.rollback()
+        return message_page(
+            412, "La fiche a changé entre-temps : un autre agent ou une application l'a modifiée depuis "
+                 "que vous l'avez ouverte. Rouvrez la fiche et refaites la modification.",
+        )
+    except ValidationFailed as error:
+        db.session.rollback()
+        outcomes = forms.outcomes_of_failure(error)
+        return _page("edit.html", contract, party=document, fields=fields, etag=request.form.get("etag", ""),
+                     outcomes=outcomes, error=forms.first_error(error), **forms.choices()), 422
+    changed = [key for key, outcome in outcomes.items() if outcome.status in ("updated", "kept_lower_level")]
+    after = visible_document(updated)
+    access.journal("identity:party:update", [(updated.id, changed)])
+    access.journal("identity:party:read", [(updated.id, access.disclosed_keys(after))])
+    db.session.commit()
+    return _page(
+        "result.html", contract, party=after, outcomes=forms.french_outcomes(outcomes, after), labels=forms.labels(),
+        processes=forms.process_labels(),
+    )
+
+
+@blp.get("/journal")
+@requires("dpo")
+def journal():
+    """The last 100 entries of the access journal (keys, never values)."""
+    return render_template("journal.html", entries=recent_journal_entries(), report=None)
+
+
+@blp.post("/journal/verification")
+@requires("dpo")
+def verify_journal():
+    """Check the hash chain and every seal with the hub's public keys (``gru audit verify``)."""
+    from gru.audit.services import verify_now
+
+    report = verify_now()
+    # verify_journal streams with connection.execution_options(stream_results=True), which
+    # SQLAlchemy 2 applies to the session's connection in place; later statements (a
+    # savepoint rollback on PostgreSQL) must not run through a server-side cursor.
+    db.session.connection().execution_options(stream_results=False, yield_per=None)
+    return render_template("journal.html", entries=recent_journal_entries(), report=report)
+
+
+@blp.get("/administration")
+@requires("admin")
+def administration():
+    """Applications and the versions of their contracts: no personal data."""
+    return render_template(
+        "administration.html",
+        applications=applications_with_contracts(),
+        desk_code=current_app.config["GRU_DESK_APPLICATION"],
+    )

@@ -1,0 +1,122 @@
+"""An agent's visit in a real browser: headless Chromium driven by selenium.
+
+The hub is served over HTTP on 127.0.0.1 (``tests/support/live_server.py``) on its own
+SQLite file, as in ``tests/test_http.py``. What only a browser shows is covered here: the
+session cookie and the CSRF token as a browser keeps and sends them, the forms as they
+render, the redirects followed. Skipped when Chromium is not installed.
+"""
+
+import os
+import shutil
+
+import pytest
+
+from gru.auth.agents import create_agent
+from gru.auth.contracts import full_access_document
+from gru.extensions import db
+from gru.identity.services.context import Actor, make_provenance
+from gru.identity.services.parties import create_party
+from tests.conftest import build_app, make_instance
+from tests.factories.auth import make_application
+from tests.support.live_server import LiveServer
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMEDRIVER = "/usr/bin/chromedriver"
+PASSWORD = "correct horse battery staple"
+
+pytestmark = pytest.mark.skipif(
+    not (os.path.exists(CHROMIUM) and os.path.exists(CHROMEDRIVER)),
+    reason="Chromium is not installed: run scripts/install-browser.sh",
+)
+
+
+@pytest.fixture(scope="module")
+def hub(tmp_path_factory):
+    instance = make_instance(tmp_path_factory)
+    with LiveServer() as server:
+        app = build_app(instance, f"sqlite:///{instance}/gru.sqlite3", GRU_BASE_URL=server.url)
+        with app.app_context():
+            catalogue = app.extensions["gru.catalogue"]
+            make_application("desk", contract=full_access_document(catalogue, purposes=["accueil"]))
+            create_agent("marie", "Marie Dupont", "agent", password=PASSWORD)
+            create_party(
+                "person",
+                {"family_name": "Wamytan", "given_names": "Élise Marie", "birth_date": "1987-03-14", "sex": "F",
+                 "postal_address": {"lines": ["12 rue Jean Jaurès"], "postal_code": "98800"}},
+                make_provenance("desk", "declared"),
+                Actor(type="application", id="tests"),
+            )
+            db.session.commit()
+        server.start(app)
+        try:
+            yield server
+        finally:
+            server.stop()
+            with app.app_context():
+                db.engine.dispose()
+
+
+@pytest.fixture
+def browser(tmp_path):
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for argument in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                     "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                     "--no-first-run", f"--user-data-dir={tmp_path / 'chromium'}"):
+        options.add_argument(argument)
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    driver.set_page_load_timeout(30)
+    driver.implicitly_wait(5)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+        shutil.rmtree(tmp_path / "chromium", ignore_errors=True)
+
+
+def _wait_for_title(browser, title):
+    """A click returns before the next page may have loaded: wait for it (10 s at most)."""
+    from selenium.common.exceptions import TimeoutException
+    from selenium.webdriver.support import expected_conditions
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    try:
+        WebDriverWait(browser, 10).until(expected_conditions.title_is(title))
+    except TimeoutException:
+        pytest.fail(f"expected the page {title!r}, got {browser.title!r}: {browser.page_source[-1500:]}")
+
+
+def test_agent_finds_a_person_and_changes_the_address(hub, browser, tmp_path):
+    from selenium.webdriver.common.by import By
+
+    browser.get(hub.url + "/")
+    _wait_for_title(browser, "Connexion · GRU")
+    browser.find_element(By.ID, "identifiant").send_keys("marie")
+    browser.find_element(By.ID, "mot_de_passe").send_keys(PASSWORD)
+    browser.find_element(By.CSS_SELECTOR, "form.card button[type=submit]").click()
+
+    _wait_for_title(browser, "Rechercher une personne · GRU")
+    browser.find_element(By.ID, "nom").send_keys("wamytan")
+    browser.find_element(By.CSS_SELECTOR, "form.card button[type=submit]").click()
+    _wait_for_title(browser, "Rechercher une personne · GRU")
+    browser.find_element(By.LINK_TEXT, "Wamytan").click()
+
+    _wait_for_title(browser, "Fiche Wamytan · GRU")
+    assert "12 rue Jean Jaurès" in browser.find_element(By.ID, "golden").text
+    browser.find_element(By.LINK_TEXT, "Modifier la fiche").click()
+    _wait_for_title(browser, "Modifier la fiche · GRU")
+    lines = browser.find_element(By.ID, "adresse_lignes")
+    lines.clear()
+    lines.send_keys("3 rue de Sébastopol")
+    browser.find_element(By.ID, "adresse_commune").clear()
+    browser.find_element(By.ID, "enregistrer").click()
+
+    _wait_for_title(browser, "Fiche enregistrée · GRU")
+    assert "Adresse postale : mis à jour" in browser.find_element(By.ID, "outcomes").text
+    assert "3 rue de Sébastopol" in browser.find_element(By.ID, "attr-postal_address").text
+    screenshot = tmp_path / "fiche-enregistree.png"
+    assert browser.save_screenshot(str(screenshot)) and screenshot.stat().st_size > 0
+    assert browser.title == "Fiche enregistrée · GRU"
