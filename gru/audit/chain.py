@@ -277,8 +277,10 @@ def verify_journal(
         t.c.party_id, t.c.action, cast(t.c.attribute_keys, Text), t.c.purpose, t.c.case_ref,
         t.c.request_id, t.c.client_address, t.c.prev_hash, t.c.entry_hash,
     ).order_by(t.c.seq)
-    streaming = connection.execution_options(stream_results=True, yield_per=VERIFY_BATCH)
-    result = streaming.execute(query)
+    # Options on the statement, not the connection: Connection.execution_options changes
+    # the caller's connection in place in SQLAlchemy 2, and every later statement on it
+    # would then go through a server-side cursor.
+    result = connection.execute(query.execution_options(stream_results=True, yield_per=VERIFY_BATCH))
 
     encode, sha256, version = _encode, _sha256, ENCODING_VERSION
     scan, str_ = _scan_json, str

@@ -138,10 +138,6 @@ def verify_journal():
     from gru.audit.services import verify_now
 
     report = verify_now()
-    # verify_journal streams with connection.execution_options(stream_results=True), which
-    # SQLAlchemy 2 applies to the session's connection in place; later statements (a
-    # savepoint rollback on PostgreSQL) must not run through a server-side cursor.
-    db.session.connection().execution_options(stream_results=False, yield_per=None)
     return render_template("journal.html", entries=recent_journal_entries(), report=report)
 
 
