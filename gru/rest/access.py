@@ -14,7 +14,9 @@ from gru.audit.journal import record_accesses
 from gru.auth.contracts import check_case_reference, resolve_purpose
 from gru.errors import Forbidden
 from gru.extensions import db
-from gru.identity.services.context import Actor
+from gru.identity.schemas import party_document
+from gru.identity.services import references
+from gru.identity.services.context import Actor, catalogue
 
 PERSONAL_DATA_HEADER = "GRU-Purpose"
 CASE_REF_HEADER = "GRU-Case-Ref"
@@ -38,12 +40,13 @@ def current_actor():
         may_write=contract.may_write,
         max_level=contract.max_level,
         may_correct_below_level=caller.may_correct_below_level,
+        party_kinds=tuple(contract.party_kinds),
     )
 
 
 def check_kind(kind):
-    if kind not in g.caller.contract.party_kinds:
-        raise Forbidden(f"This application's contract does not cover parties of kind {kind}.")
+    """The same rule the identity services apply to the actor's writes."""
+    current_actor().check_kind(kind)
 
 
 def check_searchable(keys):
@@ -51,11 +54,8 @@ def check_searchable(keys):
 
     Keys the hub does not know are left to the service, which answers 422 for them.
     """
-    from gru.identity.services.context import catalogue
-    from gru.identity.services.references import IDENTIFIER_TYPES
-
     contract = g.caller.contract
-    known = [key for key in keys if key in catalogue() or key in IDENTIFIER_TYPES]
+    known = [key for key in keys if key in catalogue() or key in references.IDENTIFIER_TYPES]
     refused = [key for key in known if not contract.may_search(key)]
     if refused:
         raise Forbidden(f"The contract does not allow searching on {', '.join(sorted(refused))}.")
@@ -78,6 +78,19 @@ def visible_party(document):
     }
 
 
+def visible_record(party):
+    """The golden record of a loaded party, as the caller may see it."""
+    return visible_party(
+        party_document(party, references.identifiers_of(party), references.cross_references_of(party))
+    )
+
+
+def visible_links(links):
+    """The links whose two ends are of kinds the contract covers."""
+    kinds = set(g.caller.contract.party_kinds)
+    return [link for link in links if {link.person.kind, link.target.kind} <= kinds]
+
+
 def disclosed_keys(document):
     return sorted(set(document["attributes"]) | {item["type"] for item in document["identifiers"]})
 
@@ -94,6 +107,23 @@ def visible_history(entries):
             continue
         visible.append(entry)
     return visible
+
+
+def changed_keys(outcomes):
+    """Attribute keys a write recorded a value for (golden or kept in history)."""
+    return [key for key, outcome in outcomes.items() if outcome.status in ("updated", "kept_lower_level")]
+
+
+def journal_write(action, party, outcomes, document):
+    """The change (keys changed) and the disclosure of the answer (keys shown)."""
+    journal(action, [(party.id, changed_keys(outcomes))])
+    journal("identity:party:read", [(party.id, disclosed_keys(document))])
+
+
+def journal_links(party, links):
+    """Reading a party's links discloses the party and every party at their other end."""
+    others = {link.target.id if link.person_pk == party.pk else link.person.id for link in links}
+    journal("identity:link:read", [(party.id, [])] + [(other, []) for other in others])
 
 
 def journal(action, disclosures):

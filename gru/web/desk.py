@@ -10,9 +10,6 @@ from flask import g, request, session
 from gru.auth.bearer import Caller
 from gru.auth.contracts import PurposeRequired, check_case_reference, resolve_purpose
 from gru.errors import GruError
-from gru.identity import schemas
-from gru.identity.services import references as reference_service
-from gru.rest import access
 from gru.web.services import desk_contract
 
 PURPOSE_FIELD = "finalite"
@@ -63,11 +60,3 @@ def open_desk():
 def purpose_missing():
     return g.get("purpose") is None
 
-
-def visible_document(party):
-    """The party as the desk contract lets agents see it."""
-    return access.visible_party(
-        schemas.party_document(
-            party, reference_service.identifiers_of(party), reference_service.cross_references_of(party)
-        )
-    )

@@ -12,7 +12,7 @@ from gru.identity.services.context import make_provenance
 from gru.rest import access
 from gru.web import forms
 from gru.web.blueprint import blp, message_page, requires
-from gru.web.desk import open_desk, purpose_missing, visible_document
+from gru.web.desk import open_desk, purpose_missing
 from gru.web.services import applications_with_contracts, recent_journal_entries
 
 DESK_ROLES = ("agent", "supervisor")
@@ -39,16 +39,10 @@ def search():
         )
     except ValidationFailed as error:
         return _page("search.html", contract, name=name, items=None, error=forms.first_error(error)), 422
-    items = [visible_document(party) for party in parties]
+    items = [access.visible_record(party) for party in parties]
     access.journal("identity:party:list", [(item["id"], access.disclosed_keys(item)) for item in items])
     db.session.commit()
     return _page("search.html", contract, name=name, items=items)
-
-
-def _party_for_desk(party_id):
-    party = party_service.get_party(party_id)
-    access.check_kind(party.kind)
-    return party
 
 
 @blp.get("/parties/<uuid:party_id>")
@@ -58,20 +52,15 @@ def party(party_id):
     contract = open_desk()
     if purpose_missing():
         return _page("search.html", contract, name="", items=None)
-    record = _party_for_desk(party_id)
-    document = visible_document(record)
-    _, entries = history_service.party_history(party_id)
-    entries = access.visible_history(entries)
-    kinds = set(contract.party_kinds)
-    links = [
-        link for link in link_service.links_of(party_id) if {link.person.kind, link.target.kind} <= kinds
-    ]
-    others = {link.target.id if link.person_pk == record.pk else link.person.id for link in links}
+    record = party_service.get_party(party_id)
+    document = access.visible_record(record)
+    entries = access.visible_history(history_service.party_history(record))
+    links = access.visible_links(link_service.links_of(record))
     access.journal("identity:party:read", [(record.id, access.disclosed_keys(document))])
     history_keys = {entry["key"] for entry in entries if entry["subject"] in ("attribute", "identifier")}
     access.journal("identity:party:history", [(record.id, history_keys)])
     if links:
-        access.journal("identity:link:read", [(record.id, [])] + [(other, []) for other in others])
+        access.journal_links(record, links)
     db.session.commit()
     return _page(
         "party.html", contract, party=document, history=list(reversed(entries)), links=links,
@@ -86,8 +75,8 @@ def edit(party_id):
     contract = open_desk()
     if purpose_missing():
         return _page("search.html", contract, name="", items=None)
-    record = _party_for_desk(party_id)
-    document = visible_document(record)
+    record = party_service.get_party(party_id)
+    document = access.visible_record(record)
     fields = forms.editable_fields(record.kind, contract, document["attributes"])
     if request.method == "GET":
         access.journal("identity:party:read", [(record.id, access.disclosed_keys(document))])
@@ -113,10 +102,8 @@ def edit(party_id):
         outcomes = forms.outcomes_of_failure(error)
         return _page("edit.html", contract, party=document, fields=fields, etag=request.form.get("etag", ""),
                      outcomes=outcomes, error=forms.first_error(error), **forms.choices()), 422
-    changed = [key for key, outcome in outcomes.items() if outcome.status in ("updated", "kept_lower_level")]
-    after = visible_document(updated)
-    access.journal("identity:party:update", [(updated.id, changed)])
-    access.journal("identity:party:read", [(updated.id, access.disclosed_keys(after))])
+    after = access.visible_record(updated)
+    access.journal_write("identity:party:update", updated, outcomes, after)
     db.session.commit()
     return _page(
         "result.html", contract, party=after, outcomes=forms.french_outcomes(outcomes, after), labels=forms.labels(),

@@ -178,3 +178,23 @@ def test_the_caller_cache_applies_changes_within_its_delay(db_session):
 
     assert cached.get(application.client_id)[0].is_active
     assert not uncached.get(application.client_id)[0].is_active
+
+
+def test_writes_on_parties_of_other_kinds_are_403_and_store_nothing(client, headers, school, person_id):
+    household = client.post(
+        "/api/v1/parties", json={"kind": "household", "attributes": {"name": "Foyer"}, "channel": "desk",
+                                 "process": "declared"}, headers=headers,
+    )
+    household_id = household.get_json()["party"]["id"]
+    change = {"attributes": {"name": "Foyer Hnawia"}, "channel": "online", "process": "declared"}
+
+    patched = client.patch(f"/api/v1/parties/{household_id}", json=change,
+                           headers={**school, "If-Match": household.headers["ETag"]})
+    created = client.post("/api/v1/parties", json={"kind": "household", **change}, headers=school)
+    linked = client.post("/api/v1/links", json={"kind": "member_of", "person_id": person_id,
+                                               "target_id": household_id, "role": "head"}, headers=school)
+
+    for response in (patched, created, linked):
+        assert_problem(response, 403)
+    assert client.get(f"/api/v1/parties/{household_id}", headers=headers).get_json()["attributes"] == {"name": "Foyer"}
+    assert client.get(f"/api/v1/parties/{household_id}/links", headers=headers).get_json()["items"] == []

@@ -30,7 +30,7 @@ def all_parties(kind=None):
 def current_links(party, kind, role=None):
     return [
         link
-        for link in links_of(party.id, include_ended=False)
+        for link in links_of(party, include_ended=False)
         if link.kind == kind and (role is None or link.role == role)
     ]
 

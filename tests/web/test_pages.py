@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from gru.audit.models import JournalEntry
 from gru.identity.services.history import party_history
+from gru.identity.services.parties import get_party
 from tests.web.conftest import CSRF, PASSWORD, csrf_token, sign_in
 
 ADDRESS = {"lines": ["12 rue Jean Jaurès"], "postal_code": "98800"}
@@ -121,7 +122,7 @@ def test_agent_changes_an_address_and_history_names_the_agent(client, create_per
     assert response.status_code == 200, text
     assert "Adresse postale : mis à jour" in text
     assert "3 rue de Sébastopol" in text
-    _, history = party_history(uuid.UUID(party_id))
+    history = party_history(get_party(uuid.UUID(party_id)))
     last = [entry for entry in history if entry["key"] == "postal_address"][-1]
     assert last["author"] == {"type": "agent", "id": agent.login}
     assert last["new"]["lines"] == ["3 rue de Sébastopol"]

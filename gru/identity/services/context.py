@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 
 from flask import current_app
 
-from gru.errors import ValidationFailed
+from gru.errors import Forbidden, ValidationFailed
 
 
 def allow_every_attribute(attribute_key):
@@ -27,6 +27,12 @@ class Actor:
     max_level: int = 600
     #: supervisors may replace a golden value by one of a lower level (a correction)
     may_correct_below_level: bool = False
+    #: the party kinds this actor may touch; None: every kind
+    party_kinds: tuple | None = None
+
+    def check_kind(self, kind):
+        if self.party_kinds is not None and kind not in self.party_kinds:
+            raise Forbidden(f"The caller's contract does not cover parties of kind {kind}.")
 
 
 @dataclass(frozen=True)

@@ -4,16 +4,14 @@ from sqlalchemy import select
 
 from gru.extensions import db
 from gru.identity.models import AttributeValue, HistoryEntry
-from gru.identity.services.parties import get_party
 
 
-def party_history(party_id):
-    """Every change of the party, oldest first.
+def party_history(party):
+    """Every change of ``party`` (a loaded party), oldest first.
 
     Values are their own history: each recorded value is an entry, with as ``old`` the
     golden value it replaced (or nothing when it was kept at a lower level).
     """
-    party = get_party(party_id)
     entries = []
     golden = {}
     values = db.session.scalars(
@@ -54,4 +52,4 @@ def party_history(party_id):
             }
         )
     entries.sort(key=lambda item: item["recorded_at"])
-    return party, entries
+    return entries

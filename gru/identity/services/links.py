@@ -11,7 +11,7 @@ from sqlalchemy import or_, select
 from gru.errors import Conflict, NotFound, ValidationFailed
 from gru.extensions import db
 from gru.identity.models import HistoryEntry, Link
-from gru.identity.services.parties import check_if_match, get_party
+from gru.identity.services.parties import check_if_match, get_party_for
 
 TARGET_KINDS = {
     "member_of": ("household",),
@@ -46,7 +46,7 @@ def _active_links(query_filter, starts_on, ends_on):
 def create_link(*, person_id, kind, target_id, role, starts_on=None, ends_on=None, channel, actor):
     if kind not in TARGET_KINDS:
         raise ValidationFailed({"kind": [f"A link kind is one of {', '.join(TARGET_KINDS)}."]})
-    person, target = get_party(person_id), get_party(target_id)
+    person, target = get_party_for(actor, person_id), get_party_for(actor, target_id)
     if person.kind != "person":
         raise ValidationFailed({"person_id": ["Only a person can be a member, a representative or a guardian."]})
     if target.kind not in TARGET_KINDS[kind]:
@@ -85,6 +85,8 @@ def get_link(link_id):
 
 def end_link(link_id, if_match, ends_on, channel, actor):
     link = get_link(link_id)
+    actor.check_kind(link.person.kind)
+    actor.check_kind(link.target.kind)
     check_if_match(link, if_match)
     ends_on = ends_on or date.today()
     if ends_on < link.starts_on:
@@ -96,8 +98,8 @@ def end_link(link_id, if_match, ends_on, channel, actor):
     return link
 
 
-def links_of(party_id, *, include_ended=True):
-    party = get_party(party_id)
+def links_of(party, *, include_ended=True):
+    """The links of ``party`` (a loaded party), in both directions."""
     query = select(Link).where(or_(Link.person_pk == party.pk, Link.target_pk == party.pk)).order_by(Link.pk)
     links = list(db.session.scalars(query))
     if not include_ended:

@@ -18,6 +18,7 @@ def create_party(kind, attributes, provenance, actor):
     """Create a party with its first values. Returns ``(party, outcomes)``."""
     if kind not in PARTY_KINDS:
         raise ValidationFailed({"kind": [f"Unknown party kind; expected one of {', '.join(PARTY_KINDS)}."]})
+    actor.check_kind(kind)
     checked, outcomes = check_attributes(kind, attributes, provenance, actor)
     # The id is set here, not at flush, so that callers creating many parties (demo,
     # imports, benchmarks) can flush once per batch.
@@ -34,6 +35,13 @@ def get_party(party_id):
     return party
 
 
+def get_party_for(actor, party_id):
+    """The party, when the actor's rights cover its kind."""
+    party = get_party(party_id)
+    actor.check_kind(party.kind)
+    return party
+
+
 def check_if_match(resource, if_match):
     """RFC 9110 section 13.1.1 with RFC 6585 section 3: updates must be conditional."""
     if not if_match:
@@ -45,7 +53,7 @@ def check_if_match(resource, if_match):
 
 def update_party(party_id, if_match, attributes, provenance, actor):
     """Record new values for an existing party. Returns ``(party, outcomes)``."""
-    party = get_party(party_id)
+    party = get_party_for(actor, party_id)
     check_if_match(party, if_match)
     if party.status != "active":
         raise InvalidValue(f"This party is {party.status} and cannot be changed.")

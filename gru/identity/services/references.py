@@ -14,7 +14,7 @@ from gru.errors import Conflict, Forbidden, InvalidValue, NotFound, ValidationFa
 from gru.extensions import db
 from gru.identity import validators
 from gru.identity.models import CrossReference, HistoryEntry, Identifier, Party
-from gru.identity.services.parties import get_party, touch
+from gru.identity.services.parties import get_party_for, touch
 
 
 def _validate_nir(raw):
@@ -38,9 +38,11 @@ MAX_LOCAL_ID_LENGTH = 128
 
 
 def add_identifier(party_id, type_, raw_value, channel, actor):
-    party = get_party(party_id)
+    party = get_party_for(actor, party_id)
     if type_ not in IDENTIFIER_TYPES:
         raise ValidationFailed({"type": [f"An identifier type is one of {', '.join(IDENTIFIER_TYPES)}."]})
+    if not actor.may_write(type_):
+        raise Forbidden(f"The caller may not write {type_} identifiers.")
     validate, kinds = IDENTIFIER_TYPES[type_]
     if party.kind not in kinds:
         raise ValidationFailed({"type": [f"A {type_} identifies a {' or '.join(kinds)}, not a {party.kind}."]})
@@ -64,7 +66,9 @@ def add_identifier(party_id, type_, raw_value, channel, actor):
 
 
 def remove_identifier(party_id, type_, value, channel, actor):
-    party = get_party(party_id)
+    party = get_party_for(actor, party_id)
+    if type_ in IDENTIFIER_TYPES and not actor.may_write(type_):
+        raise Forbidden(f"The caller may not write {type_} identifiers.")
     identifier = db.session.scalar(
         select(Identifier).where(Identifier.party_pk == party.pk, Identifier.type == type_, Identifier.value == value)
     )
@@ -87,7 +91,7 @@ def add_cross_reference(party_id, application_code, local_id, channel, actor):
 
     An application manages its own cross-references only; agents may record any.
     """
-    party = get_party(party_id)
+    party = get_party_for(actor, party_id)
     application_code = application_code or (actor.id if actor.type == "application" else None)
     errors = {}
     if not application_code or not APPLICATION_CODE.match(application_code):
@@ -119,7 +123,7 @@ def add_cross_reference(party_id, application_code, local_id, channel, actor):
 
 
 def remove_cross_reference(party_id, application_code, local_id, channel, actor):
-    party = get_party(party_id)
+    party = get_party_for(actor, party_id)
     if actor.type == "application" and application_code != actor.id:
         raise Forbidden("An application records its own cross-references only.")
     reference = db.session.scalar(
