@@ -70,6 +70,8 @@ class KeyRing:
         if not signing:
             raise ConfigurationError("the key file holds no signing key")
         self._signing_keys = [RSAKey.import_key(jwk) for jwk in signing]
+        # Built once: every token the API has not seen yet is checked against it.
+        self._public_key_set = KeySet.import_key_set(self.public_jwks())
 
     @classmethod
     def load(cls, path):
@@ -96,7 +98,7 @@ class KeyRing:
         return {"keys": [key.as_dict(private=False) for key in self._signing_keys]}
 
     def public_key_set(self):
-        return KeySet.import_key_set(self.public_jwks())
+        return self._public_key_set
 
     @property
     def hmac_key(self):
