@@ -74,7 +74,7 @@ class Parties(MethodView):
             cursor=query.get("cursor"),
             limit=page_size(query.get("limit")),
         )
-        items = [access.visible_record(party) for party in parties]
+        items = access.visible_records(parties)
         access.journal("identity:party:list", [(item["id"], access.disclosed_keys(item)) for item in items])
         db.session.commit()
         return {"items": items, "next_cursor": next_cursor}, 200, link_header(next_cursor)

@@ -39,7 +39,7 @@ def search():
         )
     except ValidationFailed as error:
         return _page("search.html", contract, name=name, items=None, error=forms.first_error(error)), 422
-    items = [access.visible_record(party) for party in parties]
+    items = access.visible_records(parties)
     access.journal("identity:party:list", [(item["id"], access.disclosed_keys(item)) for item in items])
     db.session.commit()
     return _page("search.html", contract, name=name, items=items)

@@ -27,6 +27,7 @@ def test_ridet_identifies_one_company_only(client, headers, company, create_pers
     assert assert_problem(taken, 409)["existing_party_id"] == company
     found = client.get("/api/v1/parties?identifier=ridet:1023456.001", headers=headers).get_json()["items"]
     assert [party["id"] for party in found] == [company]
+    assert found[0]["identifiers"] == [{"type": "ridet", "value": "1023456.001"}]
 
 
 @pytest.mark.parametrize(
@@ -60,6 +61,7 @@ def test_cross_reference_maps_local_id_to_the_party(client, headers, create_pers
 
     assert added.status_code == 201 and added.get_json() == {"application": "portail", "local_id": "DOS-2024-117"}
     assert [item["id"] for item in found] == [party]
+    assert found[0]["cross_references"] == [{"application": "portail", "local_id": "DOS-2024-117"}]
     assert read["cross_references"] == [{"application": "portail", "local_id": "DOS-2024-117"}]
 
 

@@ -149,6 +149,21 @@ def cross_references_of(party):
     )
 
 
+def references_of(parties):
+    """``{party pk: ([identifiers], [cross-references])}`` for many parties in two queries."""
+    found = {party.pk: ([], []) for party in parties if party.pk is not None}
+    if found:
+        for identifier in db.session.scalars(
+            select(Identifier).where(Identifier.party_pk.in_(found)).order_by(Identifier.pk)
+        ):
+            found[identifier.party_pk][0].append(identifier)
+        for reference in db.session.scalars(
+            select(CrossReference).where(CrossReference.party_pk.in_(found)).order_by(CrossReference.pk)
+        ):
+            found[reference.party_pk][1].append(reference)
+    return found
+
+
 def _public_id(party_pk):
     return str(db.session.scalar(select(Party.id).where(Party.pk == party_pk)))
 
