@@ -3,8 +3,8 @@
 # (tests/support/llng.py): the portal from Debian's packages, run by plackup
 # on 127.0.0.1, without nginx or Apache.
 #
-# Idempotent: does nothing when every package is already installed; runs
-# `apt-get update` only when something is missing. Needs root (or sudo).
+# Idempotent: installs only what is missing (scripts/apt-install), then checks that the
+# portal loads. Needs root (or sudo) when something is missing.
 set -euo pipefail
 
 # liblemonldap-ng-portal-perl  the portal (pulls liblemonldap-ng-{common,handler}-perl and,
@@ -26,40 +26,10 @@ PACKAGES=(
   libmime-tools-perl
 )
 
-missing=()
-for pkg in "${PACKAGES[@]}"; do
-  status=$(dpkg-query -W -f='${db:Status-Status}' "$pkg" 2>/dev/null || true)
-  if [ "$status" != "installed" ]; then
-    missing+=("$pkg")
-  fi
-done
+"$(dirname "$0")/apt-install" install-llng "${PACKAGES[@]}"
 
-if [ "${#missing[@]}" -eq 0 ]; then
-  version=$(dpkg-query -W -f='${Version}' liblemonldap-ng-portal-perl)
-  echo "install-llng: LemonLDAP::NG ${version} already installed"
-  exit 0
-fi
-
-SUDO=()
-if [ "$(id -u)" -ne 0 ]; then
-  if command -v sudo >/dev/null 2>&1; then
-    SUDO=(sudo)
-  else
-    echo "install-llng: must run as root (or with sudo) to install: ${missing[*]}" >&2
-    exit 1
-  fi
-fi
-
-export DEBIAN_FRONTEND=noninteractive
 log=$(mktemp -t install-llng.XXXXXX)
 trap 'rm -f "$log"' EXIT
-if ! { "${SUDO[@]}" apt-get update -q \
-       && "${SUDO[@]}" apt-get install -y -q --no-install-recommends "${PACKAGES[@]}"; } >"$log" 2>&1; then
-  tail -n 30 "$log" >&2
-  echo "install-llng: apt-get failed installing: ${missing[*]}" >&2
-  exit 1
-fi
-
 if ! perl -MLemonldap::NG::Portal::Main -MLemonldap::NG::Portal::Issuer::OpenIDConnect \
           -MLemonldap::NG::Portal::Captcha::SecurityImage -e1 2>"$log" \
    || ! command -v plackup >/dev/null 2>&1; then
@@ -69,4 +39,4 @@ if ! perl -MLemonldap::NG::Portal::Main -MLemonldap::NG::Portal::Issuer::OpenIDC
 fi
 
 version=$(dpkg-query -W -f='${Version}' liblemonldap-ng-portal-perl)
-echo "install-llng: installed LemonLDAP::NG ${version} (${missing[*]})"
+echo "install-llng: LemonLDAP::NG ${version} ready"
