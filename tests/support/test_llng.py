@@ -217,14 +217,9 @@ def test_token_signed_by_another_key_fails(llng):
 # (e) ---------------------------------------------------------------------
 
 
-def test_authorization_code_with_pkce(llng, keyset):
-    verifier, challenge = _pkce_pair()
-    state, nonce = secrets.token_urlsafe(12), secrets.token_urlsafe(12)
-    browser = requests.Session()
-    redirect = llng.login(browser, _authorize_url(llng, challenge, state, nonce), user="dwho", password="dwho")
-    code = _code_from(redirect, state)
-
-    r = requests.post(
+def _exchange_code(llng, code, verifier):
+    """The desk client's token request for an authorization code (RFC 7636 section 4.5)."""
+    return requests.post(
         llng.token_endpoint,
         data={
             "grant_type": "authorization_code",
@@ -235,6 +230,16 @@ def test_authorization_code_with_pkce(llng, keyset):
         auth=(llng.desk_client_id, llng.desk_client_secret),
         timeout=10,
     )
+
+
+def test_authorization_code_with_pkce(llng, keyset):
+    verifier, challenge = _pkce_pair()
+    state, nonce = secrets.token_urlsafe(12), secrets.token_urlsafe(12)
+    browser = requests.Session()
+    redirect = llng.login(browser, _authorize_url(llng, challenge, state, nonce), user="dwho", password="dwho")
+    code = _code_from(redirect, state)
+
+    r = _exchange_code(llng, code, verifier)
     assert r.status_code == 200, r.text
     answer = r.json()
     assert answer["token_type"] == "Bearer"
@@ -272,17 +277,7 @@ def test_authorization_code_with_pkce(llng, keyset):
     }
 
     # a code is good once
-    again = requests.post(
-        llng.token_endpoint,
-        data={
-            "grant_type": "authorization_code",
-            "code": code,
-            "redirect_uri": llng.desk_redirect_uri,
-            "code_verifier": verifier,
-        },
-        auth=(llng.desk_client_id, llng.desk_client_secret),
-        timeout=10,
-    )
+    again = _exchange_code(llng, code, verifier)
     assert again.status_code == 400
 
 
@@ -291,17 +286,7 @@ def test_pkce_verifier_is_enforced(llng):
     state = secrets.token_urlsafe(12)
     redirect = llng.login(requests.Session(), _authorize_url(llng, challenge, state, "n"), user="rtyler", password="rtyler")
     code = _code_from(redirect, state)
-    r = requests.post(
-        llng.token_endpoint,
-        data={
-            "grant_type": "authorization_code",
-            "code": code,
-            "redirect_uri": llng.desk_redirect_uri,
-            "code_verifier": verifier[:-4] + "abcd",
-        },
-        auth=(llng.desk_client_id, llng.desk_client_secret),
-        timeout=10,
-    )
+    r = _exchange_code(llng, code, verifier[:-4] + "abcd")
     assert r.status_code == 400
     assert r.json()["error"] == "invalid_grant"
 
