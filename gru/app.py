@@ -72,6 +72,11 @@ def load_keyring(app):
     return keyring
 
 
+def require_keyring(app):
+    """The instance keys; ``ConfigurationError`` (run ``gru init``) when there are none."""
+    return load_keyring(app) or KeyRing.load(app.config["GRU_KEY_FILE"])
+
+
 def create_app(config=None):
     """Build the hub. ``config`` overrides the ``GRU_*`` environment settings."""
     settings = load_settings(config)

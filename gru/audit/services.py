@@ -11,20 +11,14 @@ from flask import current_app
 from gru.audit.chain import VerificationReport, verify_journal
 from gru.audit.journal import JoseSigner, export_seals, public_keys_from_jwks, seal_journal
 from gru.audit.models import JournalSeal
-from gru.errors import ConfigurationError
 from gru.extensions import db
 
 
 def _keyring():
     """The instance's KeyRing; ``ConfigurationError`` before ``gru init`` made the key file."""
-    from gru.app import load_keyring
+    from gru.app import require_keyring
 
-    keyring = load_keyring(current_app)
-    if keyring is None:
-        raise ConfigurationError(
-            f"no key file at {current_app.config['GRU_KEY_FILE']}: run `gru init` first"
-        )
-    return keyring
+    return require_keyring(current_app)
 
 
 def seal_now() -> JournalSeal | None:
