@@ -113,24 +113,24 @@ def _french_reason(key, status, reason, document):
     return reason
 
 
-def french_outcomes(outcomes, document):
+def _outcome_rows(outcomes, document):
+    """``outcomes``: ``{key: {"status", "reason"?}}``, as :meth:`AttributeOutcome.as_dict` gives."""
+    names = labels()
     return [
-        {"key": key, "label": labels().get(key, key), "status": outcome.status,
-         "text": OUTCOME_LABELS.get(outcome.status, outcome.status),
-         "reason": _french_reason(key, outcome.status, outcome.reason, document)}
-        for key, outcome in outcomes.items()
+        {"key": key, "label": names.get(key, key), "status": item["status"],
+         "text": OUTCOME_LABELS.get(item["status"], item["status"]),
+         "reason": _french_reason(key, item["status"], item.get("reason"), document)}
+        for key, item in outcomes.items()
     ]
+
+
+def french_outcomes(outcomes, document):
+    return _outcome_rows({key: outcome.as_dict() for key, outcome in outcomes.items()}, document)
 
 
 def outcomes_of_failure(error):
     """Per-attribute outcomes carried by a refused write (nothing was stored)."""
-    found = error.extra.get("attributes") or {}
-    return [
-        {"key": key, "label": labels().get(key, key), "status": item["status"],
-         "text": OUTCOME_LABELS.get(item["status"], item["status"]),
-         "reason": _french_reason(key, item["status"], item.get("reason"), {"provenance": {}})}
-        for key, item in found.items()
-    ]
+    return _outcome_rows(error.extra.get("attributes") or {}, {"provenance": {}})
 
 
 def first_error(error):
