@@ -42,7 +42,7 @@ def _outcomes(outcomes):
 def _write_answer(party, outcomes, action, status):
     """Journal the change and the disclosure of the answer, commit, render."""
     document = access.visible_record(party)
-    access.journal_write(action, party, outcomes, document)
+    access.journal_all(access.write_disclosures(action, party, outcomes, document))
     db.session.commit()
     return {"party": document, "attributes": _outcomes(outcomes)}, status, {"ETag": party.etag}
 
@@ -162,7 +162,7 @@ def party_links(party_id):
     party = party_service.get_party(party_id)
     access.check_kind(party.kind)
     links = access.visible_links(link_service.links_of(party))
-    access.journal_links(party, links)
+    access.journal_all(access.link_disclosures(party, links))
     db.session.commit()
     return {"items": [schemas.link_document(link) for link in links]}
 

@@ -120,20 +120,25 @@ def changed_keys(outcomes):
     return [key for key, outcome in outcomes.items() if outcome.status in ("updated", "kept_lower_level")]
 
 
-def journal_write(action, party, outcomes, document):
+def write_disclosures(action, party, outcomes, document):
     """The change (keys changed) and the disclosure of the answer (keys shown)."""
-    journal(action, [(party.id, changed_keys(outcomes))])
-    journal("identity:party:read", [(party.id, disclosed_keys(document))])
+    return [(action, party.id, changed_keys(outcomes)), ("identity:party:read", party.id, disclosed_keys(document))]
 
 
-def journal_links(party, links):
+def link_disclosures(party, links):
     """Reading a party's links discloses the party and every party at their other end."""
     others = {link.target.id if link.person_pk == party.pk else link.person.id for link in links}
-    journal("identity:link:read", [(party.id, [])] + [(other, []) for other in others])
+    return [("identity:link:read", party_id, []) for party_id in [party.id, *others]]
 
 
 def journal(action, disclosures):
     """Append one journal entry per ``(party_id, attribute_keys)`` of ``disclosures``."""
+    journal_all([(action, party_id, keys) for party_id, keys in disclosures])
+
+
+def journal_all(disclosures):
+    """Append one entry per ``(action, party_id, attribute_keys)``, in one append (one
+    head lock) however many actions a request makes."""
     caller = g.caller
     entries = [
         {
@@ -148,7 +153,7 @@ def journal(action, disclosures):
             "request_id": g.request_id,
             "client_address": request.remote_addr,
         }
-        for party_id, keys in disclosures
+        for action, party_id, keys in disclosures
     ]
     if entries:
         record_accesses(db.session, entries)

@@ -56,11 +56,12 @@ def party(party_id):
     document = access.visible_record(record)
     entries = access.visible_history(history_service.party_history(record))
     links = access.visible_links(link_service.links_of(record))
-    access.journal("identity:party:read", [(record.id, access.disclosed_keys(document))])
     history_keys = {entry["key"] for entry in entries if entry["subject"] in ("attribute", "identifier")}
-    access.journal("identity:party:history", [(record.id, history_keys)])
-    if links:
-        access.journal_links(record, links)
+    access.journal_all(
+        [("identity:party:read", record.id, access.disclosed_keys(document)),
+         ("identity:party:history", record.id, history_keys)]
+        + (access.link_disclosures(record, links) if links else [])
+    )
     db.session.commit()
     return _page(
         "party.html", contract, party=document, history=list(reversed(entries)), links=links,
@@ -103,7 +104,7 @@ def edit(party_id):
         return _page("edit.html", contract, party=document, fields=fields, etag=request.form.get("etag", ""),
                      outcomes=outcomes, error=forms.first_error(error), **forms.choices()), 422
     after = access.visible_record(updated)
-    access.journal_write("identity:party:update", updated, outcomes, after)
+    access.journal_all(access.write_disclosures("identity:party:update", updated, outcomes, after))
     db.session.commit()
     return _page(
         "result.html", contract, party=after, outcomes=forms.french_outcomes(outcomes, after), labels=forms.labels(),
