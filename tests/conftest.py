@@ -90,6 +90,15 @@ def app(backend, tmp_path_factory):
     _drop_postgres_database(server, name)
 
 
+@pytest.fixture(scope="session")
+def scratch_postgres_url():
+    """A database of its own on the ``GRU_TEST_POSTGRES_URL`` server, for the tests that
+    create their own tables; dropped at the end of the run."""
+    url, name, server = _create_postgres_database()
+    yield url.render_as_string(hide_password=False)
+    _drop_postgres_database(server, name)
+
+
 @pytest.fixture
 def db_session(app):
     """The test's database session, inside a transaction rolled back at the end."""

@@ -1,8 +1,7 @@
 """Fixtures for the access journal: a tiny Flask app with only the journal's tables.
 
-Runs on SQLite (a file in ``tmp_path``) and, when ``GRU_TEST_POSTGRES_URL`` is set (e.g.
-``postgresql+psycopg://postgres@127.0.0.1:5432/gru_audit_scratch``), on PostgreSQL with the
-append-only triggers installed. Tests commit (tampering, concurrency), so each test gets
+Runs on SQLite (a file in ``tmp_path``) and, when ``GRU_TEST_POSTGRES_URL`` is set, on
+PostgreSQL (in the run's scratch database) with the append-only triggers installed. Tests commit (tampering, concurrency), so each test gets
 freshly created tables instead of a rolled-back transaction.
 """
 
@@ -20,9 +19,8 @@ from gru.audit.journal import JoseSigner, record_accesses
 from gru.audit.models import JournalEntry, JournalHead, JournalSeal
 from gru.audit.triggers import install_append_only_trigger
 from gru.extensions import db
+from tests.conftest import BACKENDS, POSTGRES_URL
 
-POSTGRES_URL = os.environ.get("GRU_TEST_POSTGRES_URL")
-BACKENDS = ["sqlite"] + (["postgresql"] if POSTGRES_URL else [])
 AUDIT_TABLES = [JournalEntry.__table__, JournalHead.__table__, JournalSeal.__table__]
 
 
@@ -64,7 +62,7 @@ def pytest_collection_modifyitems(config, items):
 def audit_app(request, tmp_path):
     """The journal app on SQLite and, with ``GRU_TEST_POSTGRES_URL``, on PostgreSQL."""
     if request.param == "postgresql":
-        url = POSTGRES_URL
+        url = request.getfixturevalue("scratch_postgres_url")
     else:
         url = f"sqlite:///{tmp_path / 'journal.db'}"
     with journal_app(url) as app:
@@ -72,9 +70,9 @@ def audit_app(request, tmp_path):
 
 
 @pytest.fixture
-def pg_app():
+def pg_app(scratch_postgres_url):
     """The journal app on PostgreSQL; its tests are marked ``postgres`` (deselected without it)."""
-    with journal_app(POSTGRES_URL) as app:
+    with journal_app(scratch_postgres_url) as app:
         yield app
 
 
