@@ -13,6 +13,7 @@ from gru.identity import schemas
 from gru.identity.services import history as history_service
 from gru.identity.services import links as link_service
 from gru.identity.services import parties as party_service
+from gru.identity.services import records as record_service
 from gru.identity.services import references as reference_service
 from gru.identity.services.context import make_provenance
 from gru.identity.services.parties import decode_cursor, encode_cursor
@@ -20,6 +21,7 @@ from gru.errors import Forbidden
 from gru.rest import access
 from gru.rest.access import current_actor
 from gru.rest.paging import link_header, page_size
+from gru.rest.rendering import json_response
 
 blp = Blueprint("parties", __name__, url_prefix="/api/v1", description="Golden records of parties")
 
@@ -105,11 +107,11 @@ class PartyResource(MethodView):
     @blp.alt_response(404, "NOT_FOUND")
     def get(self, party_id):
         """Read the golden record of a party, with the provenance of each value."""
-        party = party_service.get_party(party_id)
-        document = access.visible_record(party)
-        access.journal("identity:party:read", [(party.id, access.disclosed_keys(document))])
+        record = record_service.read_record(party_id)
+        document = access.visible_party(record.document)
+        access.journal("identity:party:read", [(record.id, access.disclosed_keys(document))])
         db.session.commit()
-        return document, 200, {"ETag": party.etag}
+        return json_response(document, 200, {"ETag": record.etag})
 
     @require_scope(WRITE)
     @blp.arguments(schemas.PartyUpdateSchema)
