@@ -7,6 +7,7 @@ from flask import Flask, jsonify
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
+from gru.audit.chain import chain_hash
 from gru.config import load_settings
 from gru.crypto import KeyRing
 from gru.extensions import db, migrate
@@ -26,6 +27,7 @@ def _configure_sqlite(dbapi_connection, connection_record):
 
     The driver's own transaction handling is turned off and SQLAlchemy emits BEGIN
     itself, so that SAVEPOINT and transactional DDL work (SQLAlchemy's pysqlite notes).
+    ``gru_chain_hash`` is the access journal's chaining function (:mod:`gru.audit.chain`).
     """
     if _is_sqlite(dbapi_connection):
         dbapi_connection.isolation_level = None
@@ -35,12 +37,15 @@ def _configure_sqlite(dbapi_connection, connection_record):
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA busy_timeout=10000")
         cursor.close()
+        dbapi_connection.create_function("gru_chain_hash", 2, chain_hash, deterministic=True)
 
 
 @event.listens_for(Engine, "begin")
 def _begin_sqlite(connection):
+    # On the DBAPI connection: this runs once per request, and exec_driver_sql's
+    # execution context costs more than SQLite's BEGIN.
     if connection.dialect.name == "sqlite":
-        connection.exec_driver_sql("BEGIN")
+        connection.connection.dbapi_connection.execute("BEGIN")
 
 
 def _openapi_settings(app):

@@ -95,6 +95,17 @@ def compute_entry_hash(fields: dict, prev_hash: str) -> str:
     return _sha256(canonical_entry(fields) + bytes.fromhex(prev_hash)).hexdigest()
 
 
+def chain_hash(canonical: bytes, prev_hash: str) -> str:
+    """``SHA-256(canonical || prev_hash)`` in hex, from :func:`canonical_entry` bytes.
+
+    Registered on SQLite connections as the SQL function ``gru_chain_hash`` (the app
+    factory's connect hook), so that :mod:`gru.audit.journal` can chain an entry onto
+    the head it reads in the same statement; PostgreSQL computes the same with its own
+    ``sha256``.
+    """
+    return _sha256(canonical + bytes.fromhex(prev_hash)).hexdigest()
+
+
 def chain_entries(fields_list, last_seq: int = 0, last_hash: str = GENESIS_HASH) -> list[dict]:
     """Number and chain normalised entries after (``last_seq``, ``last_hash``).
 

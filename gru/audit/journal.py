@@ -10,7 +10,9 @@ Rules this module implements:
 - **Serialised appends.** The one ``journal_head`` row is locked (``SELECT ... FOR UPDATE``
   on PostgreSQL; on SQLite the database write lock serialises writers, and the primary key
   on ``seq`` refuses a second entry with the same number), so two writers never chain onto
-  the same ``prev_hash``.
+  the same ``prev_hash``. A trigger moves the head to each inserted entry
+  (:mod:`gru.audit.triggers`), so that a single entry, a read's, is appended in one
+  statement that locks the head, chains onto it and inserts.
 - **Fail closed.** Nothing here commits: the request edge commits once. Any failure to
   journal raises, and the caller must then not return the personal data.
 - **Seals** (X-Road message log): :func:`seal_journal` signs the head with the hub's key
@@ -21,15 +23,24 @@ Rules this module implements:
 import json
 import re
 import uuid
+from collections import namedtuple
 from collections.abc import Iterator
 from datetime import datetime, timezone
 from typing import Protocol
 
 from joserfc import jws
 from joserfc.jwk import RSAKey
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import LargeBinary, bindparam, func, insert, select
 
-from gru.audit.chain import SEAL_ALGORITHM, chain_entries, format_time, seal_payload
+from gru.audit.chain import (
+    ENTRY_FIELDS,
+    SEAL_ALGORITHM,
+    canonical_entry,
+    chain_entries,
+    format_time,
+    seal_payload,
+)
+from gru.direct_sql import DirectStatement
 from gru.audit.models import GENESIS_HASH, HEAD_ID, JournalEntry, JournalHead, JournalSeal
 
 ACTOR_TYPES = ("application", "agent")
@@ -117,42 +128,88 @@ def ensure_journal_head(session_or_connection) -> None:
     session_or_connection.execute(dialect_insert(table).values(**values).on_conflict_do_nothing())
 
 
-def _lock_head(session) -> tuple[int, str]:
+_HEAD = JournalHead.__table__
+_ENTRIES = JournalEntry.__table__
+_LOCK_HEAD = select(_HEAD.c.last_seq, _HEAD.c.last_hash).where(_HEAD.c.id == HEAD_ID).with_for_update()
+_INSERT_ENTRIES = insert(_ENTRIES)
+
+
+def _append_one_statement(dialect: str):
+    """``INSERT INTO journal_entries SELECT <the entry chained onto the head> FROM
+    journal_head FOR UPDATE RETURNING ...``: one statement, one round trip.
+
+    The hash is computed by the database from the entry's canonical bytes (computed here)
+    and the head it locks: ``sha256`` on PostgreSQL, ``gru_chain_hash`` on SQLite (whose
+    write lock serialises appenders; FOR UPDATE is not rendered there). The head trigger
+    (:func:`gru.audit.triggers.install_head_trigger`) then moves the head to the entry.
+    """
+    canonical = bindparam("canonical", type_=LargeBinary)
+    if dialect == "postgresql":
+        entry_hash = func.encode(func.sha256(canonical.op("||")(func.decode(_HEAD.c.last_hash, "hex"))), "hex")
+    else:
+        entry_hash = func.gru_chain_hash(canonical, _HEAD.c.last_hash)
+    fields = [name for name in ENTRY_FIELDS]
+    chained = select(
+        (_HEAD.c.last_seq + 1).label("seq"),
+        _HEAD.c.last_hash.label("prev_hash"),
+        entry_hash.label("entry_hash"),
+        *(bindparam(name, type_=_ENTRIES.c[name].type) for name in fields),
+    ).where(_HEAD.c.id == HEAD_ID).with_for_update()
+    returned = (_ENTRIES.c.seq, _ENTRIES.c.prev_hash, _ENTRIES.c.entry_hash)
+    statement = insert(_ENTRIES).from_select(["seq", "prev_hash", "entry_hash", *fields], chained)
+    return DirectStatement(statement.returning(*returned), result_columns=returned)
+
+
+_APPEND_ONE = {dialect: _append_one_statement(dialect) for dialect in ("postgresql", "sqlite")}
+
+
+class AppendedEntry(namedtuple("AppendedEntry", ("seq", "prev_hash", "entry_hash", *ENTRY_FIELDS))):
+    """An entry as appended: its stored fields, its place in the chain and its hash."""
+
+
+def _lock_head(connection) -> tuple[int, str]:
     """``SELECT last_seq, last_hash FROM journal_head WHERE id = 1 FOR UPDATE``.
 
     Columns, not an ORM object, so the identity map never hands back a stale head.
     """
-    query = (
-        select(JournalHead.last_seq, JournalHead.last_hash)
-        .where(JournalHead.id == HEAD_ID)
-        .with_for_update()
-    )
-    row = session.execute(query).first()
+    row = connection.execute(_LOCK_HEAD).first()
     if row is None:
-        ensure_journal_head(session)
-        row = session.execute(query).one()
+        ensure_journal_head(connection)
+        row = connection.execute(_LOCK_HEAD).one()
     return row.last_seq, row.last_hash
 
 
-def record_accesses(session, entries: list[dict]) -> list[JournalEntry]:
+def _append_one(connection, fields: dict) -> AppendedEntry:
+    statement = _APPEND_ONE[connection.dialect.name]
+    parameters = {**fields, "canonical": canonical_entry(fields)}
+    rows = statement.execute(connection, parameters)
+    if not rows:  # no head row yet: a journal created outside the migrations
+        ensure_journal_head(connection)
+        rows = statement.execute(connection, parameters)
+    (row,) = rows
+    return AppendedEntry(row.seq, row.prev_hash, row.entry_hash, **fields)
+
+
+def record_accesses(session, entries: list[dict]) -> list[AppendedEntry]:
     """Append one entry per dict (keys as :func:`record_access`), taking the head lock once.
 
-    For a search or a list: one entry per party of the result. Flushes, never commits;
-    raises on any invalid entry or database error, and then nothing was journaled.
+    For a search or a list: one entry per party of the result. In the session's
+    transaction, on its connection (Core statements: no ORM flush); never commits. One
+    entry is one ``INSERT ... SELECT`` (:func:`_append_one_statement`); several are the
+    head locked, chained here and inserted in one executemany, the head trigger moving
+    the head along. Raises on any invalid entry or database error, and then nothing
+    was journaled.
     """
     if not entries:
         return []
     now = _utcnow()
     normalised = [_normalise(entry, now) for entry in entries]
-    rows = [JournalEntry(**row) for row in chain_entries(normalised, *_lock_head(session))]
-    session.add_all(rows)
-    session.execute(
-        update(JournalHead.__table__)
-        .where(JournalHead.__table__.c.id == HEAD_ID)
-        .values(last_seq=rows[-1].seq, last_hash=rows[-1].entry_hash)
-    )
-    session.flush()
-    return rows
+    connection = session.connection()
+    if len(normalised) == 1 and connection.dialect.name in _APPEND_ONE:
+        return [_append_one(connection, normalised[0])]
+    rows = chain_entries(normalised, *_lock_head(connection))
+    connection.execute(_INSERT_ENTRIES, rows)
+    return [AppendedEntry(**row) for row in rows]
 
 
 def record_access(
@@ -169,7 +226,7 @@ def record_access(
     request_id: str | None = None,
     client_address: str | None = None,
     at: datetime | None = None,
-) -> JournalEntry:
+) -> AppendedEntry:
     """Append one entry: ``actor`` disclosed or changed ``attribute_keys`` of ``party_id``.
 
     GDPR art. 5(2): the trace is written in the same transaction as the use case and
@@ -230,7 +287,7 @@ def seal_journal(session, signer: Signer) -> JournalSeal | None:
     disagree: that journal needs :func:`gru.audit.chain.verify_journal`, not a seal.
     Flushes, never commits.
     """
-    last_seq, last_hash = _lock_head(session)
+    last_seq, last_hash = _lock_head(session.connection())
     if last_seq == 0:
         return None
     latest = session.execute(select(func.max(JournalSeal.last_seq))).scalar()

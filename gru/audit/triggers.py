@@ -1,4 +1,4 @@
-"""PostgreSQL triggers that make ``journal_entries`` append-only.
+"""Triggers of the access journal: append-only entries (PostgreSQL), a head that follows.
 
 GDPR art. 5(1)(f) and 5(2): the access journal must be protected against alteration. A
 row trigger refuses every UPDATE and DELETE, a statement trigger refuses TRUNCATE (row
@@ -10,6 +10,9 @@ roles.
 The Alembic migration that creates ``journal_entries`` calls
 :func:`install_append_only_trigger` on PostgreSQL only (``op.get_bind()``), and
 :func:`drop_append_only_trigger` in its downgrade. SQLite has no equivalent here.
+
+A second trigger, on both databases, moves ``journal_head`` to each inserted entry
+(:func:`install_head_trigger`, migration ``5d8f1c2b7e43``).
 """
 
 from sqlalchemy import text
@@ -74,4 +77,62 @@ def drop_append_only_trigger(connection) -> None:
     if connection.dialect.name != "postgresql":
         return
     for statement in DROP_SQL:
+        connection.execute(text(statement))
+
+
+# -- the chain head follows every insert ---------------------------------------------------
+
+#: PostgreSQL: after each new entry, the head names it (same transaction, same lock)
+CREATE_HEAD_FUNCTION_SQL = """
+CREATE OR REPLACE FUNCTION gru_journal_move_head() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    UPDATE journal_head SET last_seq = NEW.seq, last_hash = NEW.entry_hash WHERE id = 1;
+    RETURN NULL;
+END;
+$$
+"""
+
+CREATE_HEAD_TRIGGER_SQL = {
+    "postgresql": """
+CREATE TRIGGER journal_entries_move_head
+AFTER INSERT ON journal_entries
+FOR EACH ROW EXECUTE FUNCTION gru_journal_move_head()
+""",
+    "sqlite": """
+CREATE TRIGGER journal_entries_move_head
+AFTER INSERT ON journal_entries
+BEGIN
+    UPDATE journal_head SET last_seq = NEW.seq, last_hash = NEW.entry_hash WHERE id = 1;
+END
+""",
+}
+
+DROP_HEAD_SQL = {
+    "postgresql": (
+        "DROP TRIGGER IF EXISTS journal_entries_move_head ON journal_entries",
+        "DROP FUNCTION IF EXISTS gru_journal_move_head()",
+    ),
+    "sqlite": ("DROP TRIGGER IF EXISTS journal_entries_move_head",),
+}
+
+
+def install_head_trigger(connection) -> None:
+    """Make ``journal_head`` follow each inserted entry, on PostgreSQL and SQLite.
+
+    :mod:`gru.audit.journal` then appends an entry in a single ``INSERT ... SELECT``
+    that reads the head it chains onto: the head moves in the same statement, under the
+    same lock. Does not commit.
+    """
+    dialect = connection.dialect.name
+    if dialect not in CREATE_HEAD_TRIGGER_SQL:
+        raise RuntimeError(f"the access journal needs PostgreSQL or SQLite, not {dialect}")
+    drop_head_trigger(connection)
+    if dialect == "postgresql":
+        connection.execute(text(CREATE_HEAD_FUNCTION_SQL))
+    connection.execute(text(CREATE_HEAD_TRIGGER_SQL[dialect]))
+
+
+def drop_head_trigger(connection) -> None:
+    for statement in DROP_HEAD_SQL.get(connection.dialect.name, ()):
         connection.execute(text(statement))

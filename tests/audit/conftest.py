@@ -1,7 +1,7 @@
 """Fixtures for the access journal: a tiny Flask app with only the journal's tables.
 
 Runs on SQLite (a file in ``tmp_path``) and, when ``GRU_TEST_POSTGRES_URL`` is set, on
-PostgreSQL (in the run's scratch database) with the append-only triggers installed. Tests commit (tampering, concurrency), so each test gets
+PostgreSQL (in the run's scratch database), with the journal's triggers installed. Tests commit (tampering, concurrency), so each test gets
 freshly created tables instead of a rolled-back transaction.
 """
 
@@ -17,7 +17,7 @@ from sqlalchemy import text
 
 from gru.audit.journal import JoseSigner, record_accesses
 from gru.audit.models import JournalEntry, JournalHead, JournalSeal
-from gru.audit.triggers import install_append_only_trigger
+from gru.audit.triggers import drop_head_trigger, install_append_only_trigger, install_head_trigger
 from gru.extensions import db
 from tests.conftest import BACKENDS, POSTGRES_URL
 
@@ -35,6 +35,7 @@ def journal_app(url):
         db.metadata.create_all(db.engine, tables=AUDIT_TABLES)
         with db.engine.begin() as connection:
             install_append_only_trigger(connection)
+            install_head_trigger(connection)
         try:
             yield app
         finally:
@@ -135,15 +136,26 @@ def make_entries(session):
 
 @pytest.fixture
 def tamper(session):
-    """``tamper(statement)`` runs SQL as an administrator would, bypassing the triggers."""
+    """``tamper(statement)`` runs SQL as an administrator would, bypassing the triggers.
+
+    PostgreSQL: ``session_replication_role = replica`` turns every trigger off for the
+    transaction. SQLite has no such switch: the head trigger is dropped for the
+    statement and put back in the same transaction, so that on both databases a row
+    written behind the hub's back leaves the head where it was.
+    """
 
     def run(statement, **params):
         connection = session.connection()
+        is_sqlite = connection.dialect.name == "sqlite"
         if connection.dialect.name == "postgresql":
             connection.execute(text("SET LOCAL session_replication_role = replica"))
+        if is_sqlite:
+            drop_head_trigger(connection)
         if isinstance(statement, str):
             statement = text(statement)
         connection.execute(statement, params)
+        if is_sqlite:
+            install_head_trigger(connection)
         session.commit()
 
     return run
