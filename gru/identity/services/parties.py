@@ -4,14 +4,18 @@ import base64
 import binascii
 import uuid
 
-from sqlalchemy import exists, select
+from sqlalchemy import exists, insert, select
 
 from gru.errors import InvalidValue, NotFound, PreconditionFailed, PreconditionRequired, ValidationFailed
 from gru.extensions import db
 from gru.identity.catalogue import PARTY_KINDS
-from gru.identity.models import CrossReference, GoldenValue, Identifier, Party, utcnow
+from gru.identity.models import AttributeValue, CrossReference, GoldenValue, Identifier, Party, utcnow
 from gru.identity.services.context import catalogue
-from gru.identity.services.values import UPDATED, check_attributes, record_values
+from gru.identity.services.values import UNCHANGED, UPDATED, AttributeOutcome, check_attributes, record_values
+
+_PARTIES = Party.__table__
+_VALUES = AttributeValue.__table__
+_GOLDEN = GoldenValue.__table__
 
 
 def create_party(kind, attributes, provenance, actor):
@@ -26,6 +30,67 @@ def create_party(kind, attributes, provenance, actor):
     db.session.add(party)
     record_values(party, checked, provenance, actor, outcomes)
     return party, outcomes
+
+
+def create_parties(kind, attribute_sets, provenance, actor):
+    """Create one party of ``kind`` per mapping of ``attribute_sets``, in bulk.
+
+    The same rules as :func:`create_party` (validation, rights, levels), for imports, the
+    demo and benchmarks: every set is checked before anything is stored, and one invalid
+    value refuses the whole batch (:class:`ValidationFailed`, fields named
+    ``<index>.attributes.<key>``). Rows go in with three multi-row INSERTs (parties,
+    values, golden pointers) on the session's connection, not as ORM objects; the
+    session is flushed first so that they follow what it holds. Never commits.
+    Returns ``[(party id, outcomes)]`` in the order of ``attribute_sets``.
+    """
+    if kind not in PARTY_KINDS:
+        raise ValidationFailed({"kind": [f"Unknown party kind; expected one of {', '.join(PARTY_KINDS)}."]})
+    actor.check_kind(kind)
+    checked_sets, errors = [], {}
+    for index, attributes in enumerate(attribute_sets):
+        try:
+            checked_sets.append(check_attributes(kind, attributes, provenance, actor))
+        except ValidationFailed as failure:
+            errors.update({f"{index}.{field}": messages for field, messages in failure.errors.items()})
+    if errors:
+        raise ValidationFailed(errors, detail="Some attribute values are invalid; nothing was stored.")
+    if not checked_sets:
+        return []
+    db.session.flush()
+    connection = db.session.connection()
+    now = utcnow()
+    ids = [uuid.uuid4() for _ in checked_sets]
+    party_pks = connection.execute(
+        insert(_PARTIES).returning(_PARTIES.c.pk, sort_by_parameter_order=True),
+        [{"id": party_id, "kind": kind, "status": "active", "version": 1, "created_at": now, "updated_at": now}
+         for party_id in ids],
+    ).scalars().all()
+    values, lookups = [], []
+    definitions = catalogue()
+    for party_pk, (checked, outcomes) in zip(party_pks, checked_sets):
+        for item in checked:
+            if item.value is None:  # clearing an attribute a new party does not have
+                outcomes[item.key] = AttributeOutcome(UNCHANGED)
+                continue
+            values.append({
+                "party_pk": party_pk, "attribute_key": item.key, "value": item.value,
+                "channel": provenance.channel,
+                "process": provenance.process if item.level == provenance.level else "declared",
+                "level": item.level, "author_type": actor.type, "author_id": actor.id,
+                "document_id": provenance.document_id, "recorded_at": now, "was_golden": True,
+            })
+            lookups.append(definitions.get(item.key).lookup_key(item.value))
+            outcomes[item.key] = AttributeOutcome(UPDATED)
+    if values:
+        value_pks = connection.execute(
+            insert(_VALUES).returning(_VALUES.c.pk, sort_by_parameter_order=True), values
+        ).scalars().all()
+        connection.execute(insert(_GOLDEN), [
+            {"party_pk": value["party_pk"], "attribute_key": value["attribute_key"], "value_pk": value_pk,
+             "lookup": lookup}
+            for value, value_pk, lookup in zip(values, value_pks, lookups)
+        ])
+    return [(party_id, outcomes) for party_id, (_checked, outcomes) in zip(ids, checked_sets)]
 
 
 def get_party(party_id):
