@@ -259,6 +259,8 @@ def discard_content(storage, storage_key):
 
 
 def data_key_of(document):
+    if document.is_purged:
+        raise NotFound("The content of this document was purged at the end of its retention period.")
     if not document.is_encrypted:
         return None
     keys = vault().keys
