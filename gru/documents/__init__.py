@@ -5,9 +5,12 @@ and registers what other packages learn from it without importing it: the proof 
 of values (``gru.proof_expired``, read by :func:`gru.identity.schemas.party_document`).
 """
 
+import logging
 from dataclasses import dataclass
 
 from flask import current_app
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -36,6 +39,8 @@ def init_app(app):
         clamd=app.config["GRU_DOCUMENTS_CLAMD"],
         clamd_timeout=int(app.config["GRU_DOCUMENTS_CLAMD_TIMEOUT"]),
     )
+    if not app.config["GRU_DOCUMENTS_ENCRYPTION"]:
+        log.warning("GRU_DOCUMENTS_ENCRYPTION is off: new documents are stored in clear (benchmark baseline only)")
     from gru.documents.retention import expired_document_ids
 
     app.extensions["gru.proof_expired"] = expired_document_ids
