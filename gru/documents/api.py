@@ -142,6 +142,12 @@ def download_document(document_id):
     access.journal("documents:document:download", [(document.party.id, _keys(document))])
     db.session.commit()
 
+    return content_response(document, data_key)
+
+
+def content_response(document, data_key):
+    """The streamed answer of a download whose content was verified (API and pages)."""
+
     def stream():
         try:
             yield from document_service.content_of(document, data_key)
