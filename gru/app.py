@@ -104,6 +104,7 @@ def create_app(config=None):
     app.secret_key = settings["GRU_SECRET_KEY"] or (keyring.session_secret if keyring else os.urandom(32))
 
     _register_models()
+    _register_documents(app)
     _register_api(app)
     _register_oauth(app)
     register_error_handlers(app)
@@ -123,16 +124,26 @@ def _register_models():
     import gru.audit.models  # noqa: F401
     import gru.auth.agents  # noqa: F401
     import gru.auth.models  # noqa: F401
+    import gru.documents.models  # noqa: F401
+    import gru.events.models  # noqa: F401
     import gru.identity.models  # noqa: F401
+
+
+def _register_documents(app):
+    from gru.documents import init_app as init_documents
+
+    init_documents(app)
 
 
 def _register_api(app):
     from gru.auth.admin_api import blp as admin_blueprint
+    from gru.documents.api import blp as documents_blueprint
     from gru.identity.api import blp as identity_blueprint
 
     _openapi_settings(app)
     api = ProblemApi(app)
     api.register_blueprint(identity_blueprint)
+    api.register_blueprint(documents_blueprint)
     api.register_blueprint(admin_blueprint)
     app.extensions["gru.api"] = api
 

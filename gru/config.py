@@ -55,12 +55,48 @@ DEFAULTS = {
     "GRU_SESSION_COOKIE_SECURE": None,
     # Seconds between two seals of the access journal by `gru worker`. Default: one hour.
     "GRU_JOURNAL_SEAL_INTERVAL": 3600,
+    # -- document vault (gru/documents) --
+    # Where document content (always encrypted, see GRU_DOCUMENTS_ENCRYPTION) is kept:
+    # "database" (rows of the document_chunks table: the embedded default), "filesystem"
+    # (files under GRU_DOCUMENTS_FOLDER), "s3" (S3-compatible object storage, needs the
+    # `s3` extra: boto3) or "memory" (tests only: lost when the process ends).
+    "GRU_DOCUMENTS_STORAGE": "database",
+    # Folder of the filesystem storage. Default: documents/ in the instance folder.
+    "GRU_DOCUMENTS_FOLDER": None,
+    # S3 storage: bucket (required), endpoint URL (default: AWS), region, and an optional key
+    # prefix. Credentials come from boto3's usual chain (AWS_ACCESS_KEY_ID...), never from here.
+    "GRU_DOCUMENTS_S3_BUCKET": None,
+    "GRU_DOCUMENTS_S3_ENDPOINT": None,
+    "GRU_DOCUMENTS_S3_REGION": None,
+    "GRU_DOCUMENTS_S3_PREFIX": "documents/",
+    # Largest accepted document in bytes; a larger upload is refused with 413. Default: 20 MB.
+    "GRU_DOCUMENTS_MAX_BYTES": 20 * 1024 * 1024,
+    # clamd address for the malware scan of every upload: "tcp://HOST:PORT" or
+    # "unix:///path/clamd.ctl". Default: none (no scan).
+    "GRU_DOCUMENTS_CLAMD": None,
+    # Seconds the hub waits for clamd before refusing the upload. Default: 30.
+    "GRU_DOCUMENTS_CLAMD_TIMEOUT": 30,
+    # Retention period per document type, overriding the catalogue: a JSON object
+    # {"tax_notice": 365, ...} of days (gru/documents/data/document_types.json has the defaults).
+    "GRU_DOCUMENTS_RETENTION_DAYS": {},
+    # Seconds between two runs of the document jobs of `gru worker` (expiry flags, then the
+    # purge of documents past retention). Default: one hour.
+    "GRU_DOCUMENTS_JOB_INTERVAL": 3600,
+    # Encrypt document content (envelope encryption, AES-256-GCM). Always on; "false" exists
+    # only for the benchmark's baseline (scripts/bench/vault.py) and must never be used
+    # with real documents.
+    "GRU_DOCUMENTS_ENCRYPTION": True,
+    # Key-encryption keys from the environment instead of the key file: a JSON object
+    # {"VERSION": "base64url 32-byte key", ...}; the highest version wraps new data keys.
+    # Default: none (the key file's key_encryption_keys).
+    "GRU_KEY_ENCRYPTION_KEYS": None,
 }
 
 # Settings whose environment value is JSON rather than a plain string.
-_JSON_SETTINGS = {"GRU_TRUSTED_ISSUERS"}
+_JSON_SETTINGS = {"GRU_TRUSTED_ISSUERS", "GRU_DOCUMENTS_RETENTION_DAYS", "GRU_KEY_ENCRYPTION_KEYS"}
 _INT_SETTINGS = {"GRU_CONTRACT_CACHE_SECONDS", "GRU_ACCESS_TOKEN_LIFETIME", "GRU_PAGE_SIZE", "GRU_PAGE_SIZE_MAX",
-                 "GRU_JOURNAL_SEAL_INTERVAL", "GRU_AGENT_SESSION_MINUTES"}
+                 "GRU_JOURNAL_SEAL_INTERVAL", "GRU_AGENT_SESSION_MINUTES", "GRU_DOCUMENTS_MAX_BYTES",
+                 "GRU_DOCUMENTS_CLAMD_TIMEOUT", "GRU_DOCUMENTS_JOB_INTERVAL"}
 
 
 def load_settings(overrides=None):
@@ -82,6 +118,11 @@ def load_settings(overrides=None):
         settings["GRU_DATABASE_URL"] = "sqlite:///" + os.path.join(instance_path, "gru.sqlite3")
     if not settings["GRU_KEY_FILE"]:
         settings["GRU_KEY_FILE"] = os.path.join(instance_path, "keys.json")
+    if not settings["GRU_DOCUMENTS_FOLDER"]:
+        settings["GRU_DOCUMENTS_FOLDER"] = os.path.join(instance_path, "documents")
+    encryption = settings["GRU_DOCUMENTS_ENCRYPTION"]
+    if isinstance(encryption, str):
+        settings["GRU_DOCUMENTS_ENCRYPTION"] = encryption.strip().lower() not in ("0", "false", "no", "off")
     secure = settings["GRU_SESSION_COOKIE_SECURE"]
     if secure is None:
         secure = not settings["GRU_BASE_URL"].startswith(("http://127.0.0.1", "http://localhost"))

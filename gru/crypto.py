@@ -111,3 +111,132 @@ class KeyRing:
     def key_encryption_keys(self):
         """{version: 32-byte key} of every key-encryption key, oldest first."""
         return {entry["version"]: _unb64(entry["key"]) for entry in self._material["key_encryption_keys"]}
+
+
+# -- key-encryption keys: providers and rotation -------------------------------------------
+#
+# Envelope encryption (NIST SP 800-57 part 1, key wrapping): each document has its own data
+# key; a key-encryption key (KEK) with a version wraps it. Rotating adds a version and
+# re-wraps data keys; a version is retired only when no data key needs it any more.
+
+
+class KeyProvider:
+    """Where the key-encryption keys come from. ``keys()`` is {version: 32 bytes}."""
+
+    #: whether :meth:`create_version` and :meth:`retire` can change the keys themselves
+    is_writable = False
+
+    def keys(self):
+        raise NotImplementedError
+
+    def current_version(self):
+        """The version that wraps new data keys: the highest one."""
+        versions = self.keys()
+        if not versions:
+            raise ConfigurationError("no key-encryption key is configured")
+        return max(versions)
+
+    def key(self, version):
+        try:
+            return self.keys()[version]
+        except KeyError:
+            raise ConfigurationError(f"key-encryption key version {version} is not available") from None
+
+    def create_version(self):
+        raise ConfigurationError(
+            "these key-encryption keys are read from the environment: add a new version to "
+            "GRU_KEY_ENCRYPTION_KEYS, then run `gru keys rotate` again"
+        )
+
+    def retire(self, version):
+        raise ConfigurationError(
+            "these key-encryption keys are read from the environment: remove the version from GRU_KEY_ENCRYPTION_KEYS"
+        )
+
+
+class MemoryKeyProvider(KeyProvider):
+    """The in-memory twin, for tests."""
+
+    is_writable = True
+
+    def __init__(self, keys=None):
+        self._keys = dict(keys or {1: secrets.token_bytes(32)})
+
+    def keys(self):
+        return dict(self._keys)
+
+    def create_version(self):
+        version = max(self._keys, default=0) + 1
+        self._keys[version] = secrets.token_bytes(32)
+        return version
+
+    def retire(self, version):
+        self._keys.pop(version, None)
+
+
+class EnvironmentKeyProvider(KeyProvider):
+    """``GRU_KEY_ENCRYPTION_KEYS``: {"VERSION": "base64url key"}; read-only."""
+
+    def __init__(self, mapping):
+        try:
+            self._keys = {int(version): _unb64(key) for version, key in mapping.items()}
+        except (AttributeError, ValueError, TypeError):
+            raise ConfigurationError("GRU_KEY_ENCRYPTION_KEYS must map versions to base64url keys") from None
+        if any(len(key) != 32 for key in self._keys.values()):
+            raise ConfigurationError("every key of GRU_KEY_ENCRYPTION_KEYS must be 32 bytes (AES-256)")
+
+    def keys(self):
+        return dict(self._keys)
+
+
+class KeyFileProvider(KeyProvider):
+    """The instance key file (embedded default); rotation rewrites it atomically (0600)."""
+
+    is_writable = True
+
+    def __init__(self, path):
+        self.path = path
+        self._keys = None
+
+    def _material(self):
+        try:
+            with open(self.path) as handle:
+                return json.load(handle)
+        except FileNotFoundError:
+            raise ConfigurationError(f"no key file at {self.path}: run `gru init` first") from None
+        except (OSError, ValueError) as exc:
+            raise ConfigurationError(f"cannot read the key file {self.path}: {exc.__class__.__name__}") from None
+
+    def keys(self):
+        if self._keys is None:
+            material = self._material()
+            self._keys = {entry["version"]: _unb64(entry["key"]) for entry in material["key_encryption_keys"]}
+        return dict(self._keys)
+
+    def create_version(self):
+        material = self._material()
+        entries = material["key_encryption_keys"]
+        version = max((entry["version"] for entry in entries), default=0) + 1
+        entries.append({
+            "version": version,
+            "key": _b64(secrets.token_bytes(32)),
+            "created_at": datetime.now(timezone.utc).isoformat(),
+        })
+        write_key_file(self.path, material)
+        self._keys = None
+        return version
+
+    def retire(self, version):
+        material = self._material()
+        material["key_encryption_keys"] = [
+            entry for entry in material["key_encryption_keys"] if entry["version"] != version
+        ]
+        write_key_file(self.path, material)
+        self._keys = None
+
+
+def key_provider_for(config):
+    """The provider chosen by configuration: the environment's keys when set, else the key file."""
+    if config.get("GRU_KEY_ENCRYPTION_KEYS"):
+        return EnvironmentKeyProvider(config["GRU_KEY_ENCRYPTION_KEYS"])
+    return KeyFileProvider(config["GRU_KEY_FILE"])

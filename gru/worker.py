@@ -6,8 +6,9 @@ its own app context, calls one service, commits once and logs one line. A failin
 rolled back and logged, and the scheduler goes on: the next run tries again.
 
 Jobs today: sealing the access journal (X-Road message log: a signed checkpoint of the hash
-chain at regular intervals bounds what a cut tail can hide). Deliveries and retention will
-be added to :data:`JOBS` the same way.
+chain at regular intervals bounds what a cut tail can hide); the documents job (flag
+expired documents, then purge those past retention). Deliveries will be added to
+:data:`JOBS` the same way.
 """
 
 import logging
@@ -49,9 +50,27 @@ def seal_journal_job(app) -> None:
             log.info("journal seal: sealed up to entry %d (seal %d)", seal.last_seq, seal.id)
 
 
+def documents_job(app) -> None:
+    """Flag expired documents, then purge those past retention; never raises."""
+    from gru.documents.retention import flag_expired_documents, purge_documents
+    from gru.extensions import db
+
+    with app.app_context():
+        try:
+            expired = flag_expired_documents()
+            purged = purge_documents()
+            db.session.commit()
+        except Exception as error:  # noqa: BLE001 - logged; the scheduler must go on
+            db.session.rollback()
+            log.error("documents job failed: %s", _one_line(error))
+            return
+        log.info("documents: %d flagged proof expired, %d purged", len(expired), len(purged))
+
+
 #: (job id, function of the app, setting giving its interval in seconds)
 JOBS = (
     ("journal-seal", seal_journal_job, "GRU_JOURNAL_SEAL_INTERVAL"),
+    ("documents", documents_job, "GRU_DOCUMENTS_JOB_INTERVAL"),
 )
 
 
@@ -82,7 +101,8 @@ def build_scheduler(app, scheduler=None):
 @with_appcontext
 @one_line_errors
 def worker_command():
-    """Run the scheduler: seal the access journal every GRU_JOURNAL_SEAL_INTERVAL seconds."""
+    """Run the scheduler: journal seals (GRU_JOURNAL_SEAL_INTERVAL), document expiry and purge
+    (GRU_DOCUMENTS_JOB_INTERVAL)."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
     app = current_app._get_current_object()

@@ -43,6 +43,7 @@ class ProvenanceSchema(ma.Schema):
     document_id = fields.UUID(allow_none=True)
     recorded_at = fields.DateTime()
     is_presumed = fields.Boolean(metadata={"description": "birth_date only: day or month unknown (00)"})
+    proof_expired = fields.Boolean(metadata={"description": "Present and true when the supporting document has expired"})
 
 
 class IdentifierSchema(ma.Schema):
@@ -190,6 +191,7 @@ def party_document(party, identifiers=(), cross_references=()):
         if golden.attribute_key == "birth_date":
             summary["is_presumed"] = is_presumed_birth_date(value.value)
         provenance[golden.attribute_key] = summary
+    flag_expired_proofs(provenance)
     return {
         "id": party.id,
         "kind": party.kind,
@@ -205,6 +207,24 @@ def party_document(party, identifiers=(), cross_references=()):
             {"application": item.application_code, "local_id": item.local_id} for item in cross_references
         ],
     }
+
+
+def flag_expired_proofs(provenance):
+    """Mark values whose supporting document has expired (``proof_expired``).
+
+    The vault registers ``app.extensions["gru.proof_expired"]``: document ids -> the
+    expired ones (one query, only when some value has a document).
+    """
+    from flask import current_app
+
+    resolve = current_app.extensions.get("gru.proof_expired")
+    ids = {summary["document_id"] for summary in provenance.values() if summary["document_id"] is not None}
+    if resolve is None or not ids:
+        return
+    expired = resolve(ids)
+    for summary in provenance.values():
+        if summary["document_id"] in expired:
+            summary["proof_expired"] = True
 
 
 def link_document(link):

@@ -13,10 +13,21 @@ class UnsupportedMediaType(GruError):
     title = "Unsupported media type"
 
 
+#: endpoints whose body is the raw content of a file (document uploads), not JSON
+RAW_BODY_ENDPOINTS = "gru.raw_body_endpoints"
+
+
+def accept_raw_body(app, endpoint):
+    """Let ``endpoint`` take a non-JSON body (it checks the body's type itself)."""
+    app.extensions.setdefault(RAW_BODY_ENDPOINTS, set()).add(endpoint)
+
+
 def require_json_bodies(app, prefix="/api/"):
     @app.before_request
     def _require_json():
         if request.method not in BODY_METHODS or not request.path.startswith(prefix):
+            return
+        if request.endpoint in app.extensions.get(RAW_BODY_ENDPOINTS, ()):
             return
         if not request.content_length and not request.headers.get("Transfer-Encoding"):
             return

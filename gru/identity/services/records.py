@@ -19,6 +19,7 @@ from gru.direct_sql import DirectStatement
 from gru.errors import NotFound
 from gru.extensions import db
 from gru.identity.models import AttributeValue, CrossReference, GoldenValue, Identifier, Party
+from gru.identity.schemas import flag_expired_proofs
 from gru.identity.validators import is_presumed_birth_date
 
 _survivor = aliased(Party)
@@ -91,6 +92,7 @@ def read_record(party_id):
         if row.attribute_key is not None and row.value is not None:  # None: no value yet, or cleared
             attributes[row.attribute_key] = row.value
             provenance[row.attribute_key] = _provenance(row)
+    flag_expired_proofs(provenance)
     identifiers, cross_references = [], []
     for tag, _pk, first_text, second_text in _REFERENCES.execute(connection, {"party_pk": first.pk}):
         if tag == 0:

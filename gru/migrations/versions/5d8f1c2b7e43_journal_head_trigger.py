@@ -4,7 +4,7 @@ So that one ``INSERT ... SELECT`` appends an entry chained onto the head it read
 (gru.audit.journal), on PostgreSQL and SQLite (gru.audit.triggers).
 
 Revision ID: 5d8f1c2b7e43
-Revises: 7b2e9c4d1a60
+Revises: c4f1a8d2e7b3
 Create Date: 2026-12-01 06:40:00
 
 """
@@ -13,7 +13,7 @@ from alembic import op
 from gru.audit.triggers import drop_head_trigger, install_head_trigger
 
 revision = '5d8f1c2b7e43'
-down_revision = '7b2e9c4d1a60'
+down_revision = 'c4f1a8d2e7b3'
 branch_labels = None
 depends_on = None
 
