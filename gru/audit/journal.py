@@ -55,6 +55,9 @@ def _utcnow() -> datetime:
 
 # -- appending ---------------------------------------------------------------------------
 
+#: the length of each text column, which SQLite would not enforce
+_LENGTHS = {column.name: getattr(column.type, "length", None) for column in JournalEntry.__table__.columns}
+
 
 def _text(name: str, value, *, required: bool) -> str | None:
     """A string field, checked against its column's length (SQLite would not refuse it)."""
@@ -64,7 +67,7 @@ def _text(name: str, value, *, required: bool) -> str | None:
         return None
     if not isinstance(value, str) or (required and not value):
         raise ValueError(f"journal entry: {name} must be a non-empty string")
-    length = JournalEntry.__table__.c[name].type.length
+    length = _LENGTHS[name]
     if length and len(value) > length:
         raise ValueError(f"journal entry: {name} is longer than {length} characters")
     return value

@@ -170,27 +170,36 @@ class CrossReferenceCreateSchema(ma.Schema):
     channel = fields.String(load_default="application", validate=validate.OneOf(CHANNELS))
 
 
-def party_document(party, identifiers=(), cross_references=()):
-    """The golden record as the API shows it: golden values and their provenance."""
+def provenance_summary(value):
+    """What a read shows of a value's provenance.
+
+    ``value`` is an :class:`AttributeValue` or a row with the same names (the fast read of
+    :mod:`gru.identity.services.records`).
+    """
     from gru.identity.validators import is_presumed_birth_date
 
+    summary = {
+        "level": value.level,
+        "process": value.process,
+        "channel": value.channel,
+        "author": {"type": value.author_type, "id": value.author_id},
+        "document_id": value.document_id,
+        "recorded_at": value.recorded_at,
+    }
+    if value.attribute_key == "birth_date":
+        summary["is_presumed"] = is_presumed_birth_date(value.value)
+    return summary
+
+
+def party_document(party, identifiers=(), cross_references=()):
+    """The golden record as the API shows it: golden values and their provenance."""
     attributes, provenance = {}, {}
     for golden in party.golden:
         value = golden.value
         if value.value is None:
             continue
         attributes[golden.attribute_key] = value.value
-        summary = {
-            "level": value.level,
-            "process": value.process,
-            "channel": value.channel,
-            "author": {"type": value.author_type, "id": value.author_id},
-            "document_id": value.document_id,
-            "recorded_at": value.recorded_at,
-        }
-        if golden.attribute_key == "birth_date":
-            summary["is_presumed"] = is_presumed_birth_date(value.value)
-        provenance[golden.attribute_key] = summary
+        provenance[golden.attribute_key] = provenance_summary(value)
     flag_expired_proofs(provenance)
     return {
         "id": party.id,

@@ -19,8 +19,7 @@ from gru.direct_sql import DirectStatement
 from gru.errors import NotFound
 from gru.extensions import db
 from gru.identity.models import AttributeValue, CrossReference, GoldenValue, Identifier, Party
-from gru.identity.schemas import flag_expired_proofs
-from gru.identity.validators import is_presumed_birth_date
+from gru.identity.schemas import flag_expired_proofs, provenance_summary
 
 _survivor = aliased(Party)
 
@@ -66,20 +65,6 @@ class PartyRecord:
         return f'"{self.id.hex}.{self.version}"'
 
 
-def _provenance(row):
-    summary = {
-        "level": row.level,
-        "process": row.process,
-        "channel": row.channel,
-        "author": {"type": row.author_type, "id": row.author_id},
-        "document_id": row.document_id,
-        "recorded_at": row.recorded_at,
-    }
-    if row.attribute_key == "birth_date":
-        summary["is_presumed"] = is_presumed_birth_date(row.value)
-    return summary
-
-
 def read_record(party_id):
     """The golden record of ``party_id`` (any status), or :class:`NotFound`."""
     connection = db.session.connection()
@@ -91,7 +76,7 @@ def read_record(party_id):
     for row in rows:
         if row.attribute_key is not None and row.value is not None:  # None: no value yet, or cleared
             attributes[row.attribute_key] = row.value
-            provenance[row.attribute_key] = _provenance(row)
+            provenance[row.attribute_key] = provenance_summary(row)
     flag_expired_proofs(provenance)
     identifiers, cross_references = [], []
     for tag, _pk, first_text, second_text in _REFERENCES.execute(connection, {"party_pk": first.pk}):
