@@ -16,7 +16,6 @@ from flask_smorest import Blueprint
 from gru.auth.bearer import require_scope
 from gru.documents import schemas
 from gru.documents import services as document_service
-from gru.documents.catalogue import DocumentType  # noqa: F401 - documented type
 from gru.documents.encryption import IntegrityError
 from gru.documents.services import DocumentActor, MalwareRefused, UploadRequest
 from gru.documents.verification import verify_document
