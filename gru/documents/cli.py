@@ -69,9 +69,14 @@ def upload_command(party_id, path, type_, content_type, issued_on, expires_on, i
                                           [f"malware:{refusal.signature}"], purpose)
             db.session.commit()
             raise
-    services.journal_agent_access(actor, "documents:document:upload", document.party.id,
-                                  [f"document:{document.id}"], purpose)
-    db.session.commit()
+    try:
+        services.journal_agent_access(actor, "documents:document:upload", document.party.id,
+                                      [f"document:{document.id}"], purpose)
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        services.discard_stored_content(document)
+        raise
     click.echo(f"{document.id}\t{document.type}\t{document.content_type}\t{document.size_bytes} bytes")
 
 

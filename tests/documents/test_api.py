@@ -216,3 +216,17 @@ def test_openapi_documents_the_vault(client):
     paths = client.get("/api/v1/openapi.json").get_json()["paths"]
     assert "/api/v1/parties/{party_id}/documents" in paths
     assert "/api/v1/documents/{document_id}/verification" in paths
+
+
+def test_a_failing_commit_leaves_no_content_behind(client, headers, person, filesystem_storage, monkeypatch):
+    """Never a half-written document: the files go with the failed transaction."""
+    from gru.rest import access
+
+    def broken_journal(*args, **kwargs):
+        raise RuntimeError("journal unavailable")
+
+    monkeypatch.setattr(access, "journal", broken_journal)
+    response = client.post(f"/api/v1/parties/{person.id}/documents", query_string={"type": "identity_card"},
+                           data=pdf(100_000), headers={**headers, "Content-Type": "application/pdf"})
+    assert_problem(response, 500)
+    assert [path for path in Path(filesystem_storage.folder).rglob("*") if path.is_file()] == []
