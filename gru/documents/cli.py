@@ -27,6 +27,13 @@ def _date(ctx, param, value):
         raise click.BadParameter("a date as YYYY-MM-DD") from None
 
 
+def _guess_type(path):
+    """The declared type from the file name (the service checks it against the bytes)."""
+    if path.lower().endswith((".heic", ".heif")):
+        return "image/heic"
+    return mimetypes.guess_type(path)[0] or "application/octet-stream"
+
+
 @click.group("documents")
 def documents_group():
     """Supporting documents: upload, list, download, verify, reuses, expiry and purge."""
@@ -55,7 +62,7 @@ def upload_command(party_id, path, type_, content_type, issued_on, expires_on, i
     from gru.extensions import db
 
     actor = services.agent_actor(agent_login)
-    declared = content_type or mimetypes.guess_type(path)[0] or "application/octet-stream"
+    declared = content_type or _guess_type(path)
     upload = UploadRequest(
         type=type_, content_type=declared, issued_on=issued_on, expires_on=expires_on,
         issuing_authority=issuing_authority, note=note, filename=os.path.basename(path),
