@@ -33,6 +33,11 @@ def test_upload_then_download_round_trip(client, headers, upload, person):
     (entry,) = journal("documents:document:upload")
     assert entry.party_id == str(person.id) and entry.attribute_keys == [f"document:{body['id']}"]
 
+    metadata = client.get(f"/api/v1/documents/{body['id']}", headers=headers)
+    assert metadata.get_json()["id"] == body["id"] and metadata.get_json()["party_id"] == str(person.id)
+    (entry,) = journal("documents:document:read")
+    assert entry.attribute_keys == [f"document:{body['id']}"]
+
     download = client.get(f"/api/v1/documents/{body['id']}/content",
                           headers={**headers, "GRU-Case-Ref": "RSA-2026-0042"})
     assert download.status_code == 200
