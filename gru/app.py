@@ -137,6 +137,7 @@ def _register_documents(app):
 
 def _register_api(app):
     from gru.auth.admin_api import blp as admin_blueprint
+    from gru.documents.admin_api import blp as vault_admin_blueprint
     from gru.documents.api import blp as documents_blueprint
     from gru.identity.api import blp as identity_blueprint
 
@@ -144,6 +145,7 @@ def _register_api(app):
     api = ProblemApi(app)
     api.register_blueprint(identity_blueprint)
     api.register_blueprint(documents_blueprint)
+    api.register_blueprint(vault_admin_blueprint)
     api.register_blueprint(admin_blueprint)
     app.extensions["gru.api"] = api
 

@@ -190,13 +190,19 @@ class EnvironmentKeyProvider(KeyProvider):
 
 
 class KeyFileProvider(KeyProvider):
-    """The instance key file (embedded default); rotation rewrites it atomically (0600)."""
+    """The instance key file (embedded default); rotation rewrites it atomically (0600).
+
+    The keys are read again whenever the file changed (its modification time and size), so
+    that every web worker follows a `gru keys rotate` or `gru keys retire` run by another
+    process: none keeps wrapping with a retired version or fails on a new one.
+    """
 
     is_writable = True
 
     def __init__(self, path):
         self.path = path
         self._keys = None
+        self._stamp = None
 
     def _material(self):
         try:
@@ -207,10 +213,19 @@ class KeyFileProvider(KeyProvider):
         except (OSError, ValueError) as exc:
             raise ConfigurationError(f"cannot read the key file {self.path}: {exc.__class__.__name__}") from None
 
+    def _file_stamp(self):
+        try:
+            status = os.stat(self.path)
+        except OSError:
+            return None
+        return status.st_mtime_ns, status.st_size, status.st_ino
+
     def keys(self):
-        if self._keys is None:
+        stamp = self._file_stamp()
+        if self._keys is None or stamp != self._stamp:
             material = self._material()
             self._keys = {entry["version"]: _unb64(entry["key"]) for entry in material["key_encryption_keys"]}
+            self._stamp = stamp
         return dict(self._keys)
 
     def create_version(self):

@@ -10,13 +10,12 @@ download is recorded as a reuse.
 import logging
 from urllib.parse import quote
 
-from flask import Response, current_app, g, request, stream_with_context
+from flask import Response, g, request, stream_with_context
 from flask_smorest import Blueprint
 
 from gru.auth.bearer import require_scope
 from gru.documents import schemas
 from gru.documents import services as document_service
-from gru.documents.catalogue import DocumentType  # noqa: F401 - documented type
 from gru.documents.encryption import IntegrityError
 from gru.documents.services import DocumentActor, MalwareRefused, UploadRequest
 from gru.documents.verification import verify_document
@@ -87,12 +86,13 @@ def upload_document(query, party_id):
         access.journal("documents:document:refuse", [(refusal.party.id, [f"malware:{refusal.signature}"])])
         db.session.commit()
         raise
-    access.journal("documents:document:upload", [(document.party.id, _keys(document))])
     try:
+        access.journal("documents:document:upload", [(document.party.id, _keys(document))])
         db.session.commit()
     except Exception:
+        # Never a half-written document: the stored segments go with the failed transaction.
         db.session.rollback()
-        document_service.discard_content(current_app.extensions["gru.documents"].storage, document.storage_key)
+        document_service.discard_stored_content(document)
         raise
     location = f"{request.host_url.rstrip('/')}/api/v1/documents/{document.id}"
     return schemas.document_view(document), 201, {"Location": location}

@@ -27,6 +27,13 @@ def _date(ctx, param, value):
         raise click.BadParameter("a date as YYYY-MM-DD") from None
 
 
+def _guess_type(path):
+    """The declared type from the file name (the service checks it against the bytes)."""
+    if path.lower().endswith((".heic", ".heif")):
+        return "image/heic"
+    return mimetypes.guess_type(path)[0] or "application/octet-stream"
+
+
 @click.group("documents")
 def documents_group():
     """Supporting documents: upload, list, download, verify, reuses, expiry and purge."""
@@ -55,7 +62,7 @@ def upload_command(party_id, path, type_, content_type, issued_on, expires_on, i
     from gru.extensions import db
 
     actor = services.agent_actor(agent_login)
-    declared = content_type or mimetypes.guess_type(path)[0] or "application/octet-stream"
+    declared = content_type or _guess_type(path)
     upload = UploadRequest(
         type=type_, content_type=declared, issued_on=issued_on, expires_on=expires_on,
         issuing_authority=issuing_authority, note=note, filename=os.path.basename(path),
@@ -69,9 +76,14 @@ def upload_command(party_id, path, type_, content_type, issued_on, expires_on, i
                                           [f"malware:{refusal.signature}"], purpose)
             db.session.commit()
             raise
-    services.journal_agent_access(actor, "documents:document:upload", document.party.id,
-                                  [f"document:{document.id}"], purpose)
-    db.session.commit()
+    try:
+        services.journal_agent_access(actor, "documents:document:upload", document.party.id,
+                                      [f"document:{document.id}"], purpose)
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        services.discard_stored_content(document)
+        raise
     click.echo(f"{document.id}\t{document.type}\t{document.content_type}\t{document.size_bytes} bytes")
 
 

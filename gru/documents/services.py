@@ -258,6 +258,11 @@ def discard_content(storage, storage_key):
         log.warning("could not remove the content of a failed upload (%s)", error.__class__.__name__)
 
 
+def discard_stored_content(document):
+    """After the upload's transaction failed: remove what the storage backend holds."""
+    discard_content(vault().storage, document.storage_key)
+
+
 def data_key_of(document):
     if document.is_purged:
         raise NotFound("The content of this document was purged at the end of its retention period.")

@@ -152,6 +152,7 @@ class FilesystemStorage(Storage):
                 handle.flush()
                 os.fsync(handle.fileno())
             os.replace(temporary, path)
+            _fsync_directory(os.path.dirname(path))
         except BaseException:
             if os.path.exists(temporary):
                 os.unlink(temporary)
@@ -175,6 +176,15 @@ class FilesystemStorage(Storage):
             os.unlink(self.path(key))
         except FileNotFoundError:
             pass
+
+
+def _fsync_directory(directory):
+    """Make the rename itself durable (POSIX: the new name lives in the directory)."""
+    descriptor = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
 
 
 class S3Storage(Storage):

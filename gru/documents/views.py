@@ -9,7 +9,6 @@ from flask import g, render_template, request, url_for
 
 from gru.documents import services as document_service
 from gru.documents.api import content_response
-from gru.documents.models import METHODS
 from gru.documents.services import DocumentActor
 from gru.documents.verification import verify_document
 from gru.errors import ValidationFailed

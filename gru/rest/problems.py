@@ -34,6 +34,7 @@ class ProblemSchema(ma.Schema):
     instance = ma.fields.String(metadata={"description": "The request path"})
     errors = ma.fields.Dict(metadata={"description": "Field-level errors: field name to messages"})
     existing_party_id = ma.fields.String(metadata={"description": "Party that caused a conflict"})
+    existing_document_id = ma.fields.String(metadata={"description": "Document already holding this content"})
 
 
 def _phrase(status):

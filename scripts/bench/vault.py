@@ -5,8 +5,8 @@ In one run, on the embedded SQLite instance with the database storage (the defau
     overhead: a 10 MB document uploaded then downloaded through the API over real HTTP
               (werkzeug's server on 127.0.0.1, requests streaming the body), on an instance
               with encryption and on one with GRU_DOCUMENTS_ENCRYPTION=false (the baseline,
-              same code path otherwise); median of --rounds rounds each; the overhead of
-              encryption (target < 10 %)
+              same code path otherwise), rounds interleaved on both; median of --rounds
+              rounds each; the overhead of encryption (target < 10 %)
     memory:   the peak resident memory of this process (server and client threads) above
               its resting size while a 200 MB document is uploaded (target < 64 MB);
               sampled from /proc/self/status every 2 ms, and its VmHWM
@@ -18,7 +18,7 @@ then a table with PASS/MISS per target. Each instance lives in a temporary folde
 the end. Not a test: it prints figures and exits 0 unless something fails. Run from the
 repository root::
 
-    PYTHONPATH=. .venv/bin/python scripts/bench/vault.py [--rounds 7] [--keys 50000] [--large-mb 200]
+    PYTHONPATH=. .venv/bin/python scripts/bench/vault.py [--rounds 11] [--keys 50000] [--large-mb 200]
 """
 
 import argparse
@@ -135,26 +135,28 @@ def write_pdf(path, size, seed):
 
 
 def measure_overhead(rounds, folder):
-    times = {}
-    for encrypted in (True, False):
-        instance = Instance(encrypted, 32 * MB)
-        try:
-            samples = []
-            for number in range(rounds + 1):
+    """Median round trip on each instance; rounds interleaved (ABBA...) on both instances
+    served at once, so that the load of a shared machine weighs on both sides alike."""
+    instances = {encrypted: Instance(encrypted, 32 * MB) for encrypted in (True, False)}
+    samples = {True: [], False: []}
+    try:
+        for number in range(rounds + 1):
+            order = (True, False) if number % 2 == 0 else (False, True)
+            for encrypted in order:
                 path = os.path.join(folder, f"ten-{encrypted}-{number}.pdf")
                 write_pdf(path, 10 * 1000 * 1000, f"{encrypted}-{number}")
                 started = time.perf_counter()
-                document_id = instance.upload(path)
-                size = instance.download(document_id)
+                document_id = instances[encrypted].upload(path)
+                size = instances[encrypted].download(document_id)
                 elapsed = time.perf_counter() - started
                 os.unlink(path)
                 assert size == 10 * 1000 * 1000
                 if number:  # the first round warms up
-                    samples.append(elapsed)
-            times[encrypted] = statistics.median(samples)
-        finally:
+                    samples[encrypted].append(elapsed)
+    finally:
+        for instance in instances.values():
             instance.close()
-    return times[True], times[False]
+    return statistics.median(samples[True]), statistics.median(samples[False])
 
 
 def rss_kib(field="VmRSS"):
@@ -240,7 +242,7 @@ def verdict(is_met):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=7)
+    parser.add_argument("--rounds", type=int, default=11)
     parser.add_argument("--keys", type=int, default=50_000)
     parser.add_argument("--large-mb", type=int, default=200)
     args = parser.parse_args()

@@ -33,6 +33,11 @@ def test_upload_then_download_round_trip(client, headers, upload, person):
     (entry,) = journal("documents:document:upload")
     assert entry.party_id == str(person.id) and entry.attribute_keys == [f"document:{body['id']}"]
 
+    metadata = client.get(f"/api/v1/documents/{body['id']}", headers=headers)
+    assert metadata.get_json()["id"] == body["id"] and metadata.get_json()["party_id"] == str(person.id)
+    (entry,) = journal("documents:document:read")
+    assert entry.attribute_keys == [f"document:{body['id']}"]
+
     download = client.get(f"/api/v1/documents/{body['id']}/content",
                           headers={**headers, "GRU-Case-Ref": "RSA-2026-0042"})
     assert download.status_code == 200
@@ -216,3 +221,17 @@ def test_openapi_documents_the_vault(client):
     paths = client.get("/api/v1/openapi.json").get_json()["paths"]
     assert "/api/v1/parties/{party_id}/documents" in paths
     assert "/api/v1/documents/{document_id}/verification" in paths
+
+
+def test_a_failing_commit_leaves_no_content_behind(client, headers, person, filesystem_storage, monkeypatch):
+    """Never a half-written document: the files go with the failed transaction."""
+    from gru.rest import access
+
+    def broken_journal(*args, **kwargs):
+        raise RuntimeError("journal unavailable")
+
+    monkeypatch.setattr(access, "journal", broken_journal)
+    response = client.post(f"/api/v1/parties/{person.id}/documents", query_string={"type": "identity_card"},
+                           data=pdf(100_000), headers={**headers, "Content-Type": "application/pdf"})
+    assert_problem(response, 500)
+    assert [path for path in Path(filesystem_storage.folder).rglob("*") if path.is_file()] == []

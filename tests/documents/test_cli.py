@@ -80,6 +80,14 @@ def test_upload_verify_download_rotate_purge_and_no_plaintext_anywhere(instance,
     ok(run(instance, "documents", "download", document_id, str(output), *agent, **settings))
     assert output.read_bytes() == content
 
+    with sqlite3.connect(instance / "gru.sqlite3") as connection:
+        journaled = connection.execute(
+            "SELECT action, purpose, case_ref FROM journal_entries WHERE actor_id = 'marie' ORDER BY seq").fetchall()
+    assert [row[0] for row in journaled] == [
+        "documents:document:upload", "documents:document:list", "documents:document:verify",
+        "documents:document:download", "documents:reuse:list", "documents:document:download"]
+    assert journaled[3][1:] == ("documents", "DOS-1")
+
     assert ok(run(instance, "documents", "purge", "--dry-run", **settings)) == "would purge: 0 documents\n"
     assert ok(run(instance, "documents", "expire", **settings)) == "expired: 0 documents flagged\n"
 

@@ -7,7 +7,6 @@ from gru.audit.models import JournalEntry
 from gru.events.services import events_of
 from gru.extensions import db
 from tests.api_helpers import assert_problem
-from tests.documents.conftest import pdf
 
 ADDRESS = {"lines": ["12 rue Jean Jaurès"], "postal_code": "98800", "commune_insee": "98818"}
 

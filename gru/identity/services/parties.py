@@ -24,9 +24,11 @@ def create_party(kind, attributes, provenance, actor):
         raise ValidationFailed({"kind": [f"Unknown party kind; expected one of {', '.join(PARTY_KINDS)}."]})
     actor.check_kind(kind)
     checked, outcomes = check_attributes(kind, attributes, provenance, actor)
-    # The id is set here, not at flush, so that callers creating many parties (demo,
-    # imports, benchmarks) can flush once per batch.
-    party = Party(id=uuid.uuid4(), kind=kind, version=1)
+    # The id (and what the answer shows) is set here, not at flush, so that callers creating
+    # many parties (demo, imports, benchmarks) can flush once per batch, and the answer of a
+    # creation without values is complete before any flush.
+    now = utcnow()
+    party = Party(id=uuid.uuid4(), kind=kind, version=1, status="active", created_at=now, updated_at=now)
     db.session.add(party)
     record_values(party, checked, provenance, actor, outcomes)
     return party, outcomes
