@@ -331,3 +331,30 @@ def test_lookup_keys():
 def test_every_validator_result_has_a_lookup_key():
     for type_name, raw, expected in VALID:
         assert isinstance(lookup_key(type_name, VALIDATORS[type_name](raw)), str)
+
+
+def test_forbidden_characters_are_exactly_controls_surrogates_noncharacters_and_bidi():
+    """The two character classes of :mod:`gru.identity.strings` against the Unicode
+    definitions they stand for, over every code point."""
+    import unicodedata
+
+    from gru.identity.strings import _BIDI_CONTROLS, reject_forbidden_characters
+
+    def is_forbidden(char):
+        code = ord(char)
+        return (
+            unicodedata.category(char) in ("Cc", "Cs")
+            or char in _BIDI_CONTROLS
+            or 0xFDD0 <= code <= 0xFDEF
+            or (code & 0xFFFE) == 0xFFFE
+        )
+
+    def is_refused(char):
+        try:
+            reject_forbidden_characters(f"a{char}b")
+        except InvalidValue:
+            return True
+        return False
+
+    disagreements = [hex(code) for code in range(0x110000) if is_forbidden(chr(code)) != is_refused(chr(code))]
+    assert disagreements == []

@@ -4,8 +4,9 @@ import base64
 import binascii
 import uuid
 
-from sqlalchemy import exists, insert, select
+from sqlalchemy import exists, select
 
+from gru.bulk_sql import insert_returning_pks, insert_rows
 from gru.errors import InvalidValue, NotFound, PreconditionFailed, PreconditionRequired, ValidationFailed
 from gru.extensions import db
 from gru.identity.catalogue import PARTY_KINDS
@@ -41,7 +42,8 @@ def create_parties(kind, attribute_sets, provenance, actor):
     demo and benchmarks: every set is checked before anything is stored, and one invalid
     value refuses the whole batch (:class:`ValidationFailed`, fields named
     ``<index>.attributes.<key>``). Rows go in with three multi-row INSERTs (parties,
-    values, golden pointers) on the session's connection, not as ORM objects; the
+    values, golden pointers; :mod:`gru.bulk_sql`) on the session's connection, not as
+    ORM objects; the
     session is flushed first so that they follow what it holds. Never commits.
     Returns ``[(party id, outcomes)]`` in the order of ``attribute_sets``.
     """
@@ -62,11 +64,10 @@ def create_parties(kind, attribute_sets, provenance, actor):
     connection = db.session.connection()
     now = utcnow()
     ids = [uuid.uuid4() for _ in checked_sets]
-    party_pks = connection.execute(
-        insert(_PARTIES).returning(_PARTIES.c.pk, sort_by_parameter_order=True),
-        [{"id": party_id, "kind": kind, "status": "active", "version": 1, "created_at": now, "updated_at": now}
-         for party_id in ids],
-    ).scalars().all()
+    party_pks = insert_returning_pks(connection, _PARTIES, [
+        {"id": party_id, "kind": kind, "status": "active", "version": 1, "created_at": now, "updated_at": now}
+        for party_id in ids
+    ])
     values, lookups = [], []
     definitions = catalogue()
     for party_pk, (checked, outcomes) in zip(party_pks, checked_sets):
@@ -84,10 +85,8 @@ def create_parties(kind, attribute_sets, provenance, actor):
             lookups.append(definitions.get(item.key).lookup_key(item.value))
             outcomes[item.key] = AttributeOutcome(UPDATED)
     if values:
-        value_pks = connection.execute(
-            insert(_VALUES).returning(_VALUES.c.pk, sort_by_parameter_order=True), values
-        ).scalars().all()
-        connection.execute(insert(_GOLDEN), [
+        value_pks = insert_returning_pks(connection, _VALUES, values)
+        insert_rows(connection, _GOLDEN, [
             {"party_pk": value["party_pk"], "attribute_key": value["attribute_key"], "value_pk": value_pk,
              "lookup": lookup}
             for value, value_pk, lookup in zip(values, value_pks, lookups)

@@ -1,0 +1,56 @@
+"""Multi-row INSERTs for bulk loads, fast on both databases.
+
+SQLAlchemy's "insertmanyvalues" sends ``INSERT ... VALUES (...), (...) RETURNING pk`` in
+pages of 1,000 rows. SQLite takes that well. With psycopg, every page is a new, long
+statement that psycopg parses in Python to place its parameters (measured: about 2.4 us a
+parameter, 70 % of the time of a bulk creation of persons), and even ``executemany``
+costs about 10 us a row in its pipeline. On PostgreSQL the keys are therefore taken from
+the table's sequence in one query and the rows sent with ``COPY ... FROM STDIN``, each
+value converted first by its column type's own bind processor, as SQLAlchemy would.
+"""
+
+from sqlalchemy import func, insert, select
+
+
+def insert_rows(connection, table, rows):
+    """Insert ``rows`` (dicts with the same keys) into ``table``, in the caller's transaction."""
+    if not rows:
+        return
+    if connection.dialect.name == "postgresql":
+        _copy(connection, table, rows)
+    else:
+        connection.execute(insert(table), rows)
+
+
+def insert_returning_pks(connection, table, rows):
+    """Insert ``rows`` into ``table``; returns their new ``pk`` values, in order."""
+    if not rows:
+        return []
+    if connection.dialect.name != "postgresql":
+        statement = insert(table).returning(table.c.pk, sort_by_parameter_order=True)
+        return connection.execute(statement, rows).scalars().all()
+    pks = connection.execute(
+        select(func.nextval(func.pg_get_serial_sequence(table.name, "pk")))
+        .select_from(func.generate_series(1, len(rows)))
+    ).scalars().all()
+    _copy(connection, table, [{**row, "pk": pk} for row, pk in zip(rows, pks)])
+    return pks
+
+
+def _copy(connection, table, rows):
+    """``COPY table (columns) FROM STDIN`` on the session's psycopg connection."""
+    dialect = connection.dialect
+    names = list(rows[0])
+    processors = [table.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in names]
+    quote = dialect.identifier_preparer.quote
+    statement = f"COPY {quote(table.name)} ({', '.join(quote(name) for name in names)}) FROM STDIN"
+    cursor = connection.connection.dbapi_connection.cursor()
+    try:
+        with cursor.copy(statement) as copy:
+            for row in rows:
+                copy.write_row([
+                    value if processor is None or value is None else processor(value)
+                    for value, processor in zip((row[name] for name in names), processors)
+                ])
+    finally:
+        cursor.close()
