@@ -225,3 +225,13 @@ def test_commands_without_instance_folder_fail_with_one_line(instance):
     result = gru(instance, "apps", "list")
 
     assert "gru init" in assert_one_line_error(result)
+
+
+def test_full_access_contract_covers_every_document_type(initialised, portail):
+    """The demo application of scripts/serve can try the vault with its token."""
+    assert gru(initialised, "contracts", "set", "portail", "--full-access", "--purpose", "demo").returncode == 0
+    shown = gru(initialised, "contracts", "show", "portail")
+    assert shown.returncode == 0, shown.stderr
+    contract = json.loads(shown.stdout)
+    assert {"identity_card", "proof_of_address", "bank_details"} <= set(contract["document_types"])
+    assert contract["purposes"] == ["demo"]

@@ -17,7 +17,8 @@ def contracts_group():
 @contracts_group.command("set")
 @click.argument("code")
 @click.option("--file", "path", type=click.Path(exists=True, dir_okay=False), help="Contract as a JSON file.")
-@click.option("--full-access", is_flag=True, help="Every right on every attribute (demo and development only).")
+@click.option("--full-access", is_flag=True,
+              help="Every right on every attribute and document type (demo and development only).")
 @click.option("--purpose", "purposes", multiple=True, help="With --full-access: the purposes (repeatable).")
 @with_appcontext
 @one_line_errors
@@ -31,7 +32,10 @@ def set_contract_command(code, path, full_access, purposes):
     if bool(path) == bool(full_access):
         raise ValidationFailed({"contract": ["Give either --file or --full-access."]})
     if full_access:
+        from gru.documents.services import document_types
+
         document = full_access_document(catalogue, purposes=purposes or ("demo",))
+        document["document_types"] = sorted(document_types())
     else:
         try:
             with open(path, encoding="utf-8") as handle:
