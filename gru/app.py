@@ -40,12 +40,27 @@ def _configure_sqlite(dbapi_connection, connection_record):
         dbapi_connection.create_function("gru_chain_hash", 2, chain_hash, deterministic=True)
 
 
+#: execution option of a connection whose SQLite transactions only read: ``True`` starts
+#: them with a plain (deferred) BEGIN, so that a long read (``gru audit verify``) never
+#: holds the write lock
+SQLITE_READ_ONLY = "gru_sqlite_read_only"
+
+
 @event.listens_for(Engine, "begin")
 def _begin_sqlite(connection):
-    # On the DBAPI connection: this runs once per request, and exec_driver_sql's
-    # execution context costs more than SQLite's BEGIN.
+    """SQLite transactions take the write lock when they start (BEGIN IMMEDIATE).
+
+    Nearly every transaction of the hub writes: a read of personal data appends to the
+    access journal after reading. A deferred transaction that read first cannot take the
+    write lock once another connection has written (SQLite answers "database is locked"
+    at once, without waiting), so two agents reading at the same moment would fail; an
+    immediate one waits its turn (``busy_timeout``). Readers are not blocked (WAL).
+    Sent on the DBAPI connection: this runs once per request, and exec_driver_sql's
+    execution context costs more than SQLite's BEGIN.
+    """
     if connection.dialect.name == "sqlite":
-        connection.connection.dbapi_connection.execute("BEGIN")
+        is_read_only = connection.get_execution_options().get(SQLITE_READ_ONLY, False)
+        connection.connection.dbapi_connection.execute("BEGIN" if is_read_only else "BEGIN IMMEDIATE")
 
 
 def _openapi_settings(app):

@@ -30,12 +30,21 @@ def seal_now() -> JournalSeal | None:
     return seal_journal(db.session, signer)
 
 
+def _read_only_session():
+    """The session, its transaction marked read-only: on SQLite a long read then never
+    holds the write lock (:data:`gru.app.SQLITE_READ_ONLY`)."""
+    from gru.app import SQLITE_READ_ONLY
+
+    db.session.connection(execution_options={SQLITE_READ_ONLY: True})
+    return db.session
+
+
 def verify_now(external_seals=None) -> VerificationReport:
     """Verify the whole journal with the instance's public keys, plus ``external_seals``."""
     public_keys = public_keys_from_jwks(_keyring().public_jwks())
-    return verify_journal(db.session, public_keys, external_seals=external_seals)
+    return verify_journal(_read_only_session(), public_keys, external_seals=external_seals)
 
 
 def exported_seals():
     """Every seal as one JSON line, oldest first (:func:`export_seals`)."""
-    return export_seals(db.session)
+    return export_seals(_read_only_session())
