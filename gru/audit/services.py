@@ -31,11 +31,13 @@ def seal_now() -> JournalSeal | None:
 
 
 def _read_only_session():
-    """The session, its transaction marked read-only: on SQLite a long read then never
-    holds the write lock (:data:`gru.app.SQLITE_READ_ONLY`)."""
+    """The session, its transaction marked read-only when this starts it (the command
+    line): on SQLite a long read then never holds the write lock
+    (:data:`gru.app.SQLITE_READ_ONLY`). A page that already read goes on in its own."""
     from gru.app import SQLITE_READ_ONLY
 
-    db.session.connection(execution_options={SQLITE_READ_ONLY: True})
+    if not db.session.in_transaction():
+        db.session.connection(execution_options={SQLITE_READ_ONLY: True})
     return db.session
 
 
