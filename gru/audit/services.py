@@ -36,7 +36,7 @@ def _read_only_session():
     (:data:`gru.app.SQLITE_READ_ONLY`). A page that already read goes on in its own."""
     from gru.app import SQLITE_READ_ONLY
 
-    if not db.session.in_transaction():
+    if not db.session().in_transaction():
         db.session.connection(execution_options={SQLITE_READ_ONLY: True})
     return db.session
 
