@@ -7,6 +7,7 @@ import uuid
 from sqlalchemy import exists, insert, select
 
 from gru.errors import InvalidValue, NotFound, PreconditionFailed, PreconditionRequired, ValidationFailed
+from gru.events.services import record_event, record_events
 from gru.extensions import db
 from gru.identity.catalogue import PARTY_KINDS
 from gru.identity.models import AttributeValue, CrossReference, GoldenValue, Identifier, Party, utcnow
@@ -28,7 +29,10 @@ def create_party(kind, attributes, provenance, actor):
     # imports, benchmarks) can flush once per batch.
     party = Party(id=uuid.uuid4(), kind=kind, version=1)
     db.session.add(party)
-    record_values(party, checked, provenance, actor, outcomes)
+    changed = record_values(party, checked, provenance, actor, outcomes)
+    # Outbox (STYLE.md habit 3): the event is written in the change's transaction.
+    record_events(db.session, [("party.created", party.id, kind, {"kind": kind, "attributes": sorted(changed)})],
+                  new_parties=True)
     return party, outcomes
 
 
@@ -90,6 +94,11 @@ def create_parties(kind, attribute_sets, provenance, actor):
              "lookup": lookup}
             for value, value_pk, lookup in zip(values, value_pks, lookups)
         ])
+    record_events(db.session, [
+        ("party.created", party_id, kind,
+         {"kind": kind, "attributes": sorted(key for key, outcome in outcomes.items() if outcome.status == UPDATED)})
+        for party_id, (_checked, outcomes) in zip(ids, checked_sets)
+    ], new_parties=True)
     return [(party_id, outcomes) for party_id, (_checked, outcomes) in zip(ids, checked_sets)]
 
 
@@ -127,6 +136,8 @@ def update_party(party_id, if_match, attributes, provenance, actor):
     if changed or any(outcome.status != UPDATED for outcome in outcomes.values()):
         touch(party)
     db.session.flush()
+    if changed:
+        record_event(db.session, "party.updated", party, {"attributes": sorted(changed)})
     return party, outcomes
 
 
