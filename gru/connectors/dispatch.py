@@ -1,0 +1,410 @@
+"""Deliveries: fan-out of events, claiming, outcomes, backoff, dead letters, replay.
+
+Rules implemented here:
+
+- **Fan-out in the change's transaction** (outbox): :func:`fan_out` listens to recorded
+  events (:func:`gru.events.services.on_events_recorded`) and inserts one delivery per
+  enabled instance whose application's contract subscribes to the event type and covers
+  the party's kind. A rolled-back change leaves neither event nor delivery.
+- **Claiming** (:func:`claim`): due deliveries are leased to one worker for
+  :func:`lease_seconds`; on PostgreSQL the candidates are locked with ``SELECT ... FOR
+  UPDATE SKIP LOCKED``, so several workers share the work without waiting on each other;
+  SQLite's single writer serialises claims. A killed worker's leases lapse and its
+  deliveries are sent again (at least once; receivers drop duplicates by event id).
+- **Order per (party, instance)**: a delivery is claimable only when no delivery of an
+  earlier event of the same party to the same instance is still open (pending or
+  retrying): a later event is never sent before an earlier one is delivered, skipped or
+  dead.
+- **Retries** (:func:`record_outcomes`): network errors, timeouts, 5xx and 429 are retried
+  after an exponential backoff with jitter (half the delay fixed, half random: AWS
+  Architecture Blog, "Exponential Backoff And Jitter"), never sooner than ``Retry-After``,
+  until ``expires_at`` (``GRU_CONNECTORS_RETRY_HORIZON`` after the event); then the
+  delivery is dead. Other 4xx are dead at once. Dead letters stay and can be replayed.
+"""
+
+import random
+import uuid
+from datetime import datetime, timedelta, timezone
+
+from flask import current_app
+from sqlalchemy import case, exists, func, insert, or_, select, update
+from sqlalchemy.orm import aliased
+
+from gru.audit.journal import record_accesses
+from gru.auth.contracts import contract_view, current_contract
+from gru.auth.models import Application, ServiceContract
+from gru.connectors.base import DELIVERED, FAILED, REMOVE, RETRY, SKIPPED, Message
+from gru.connectors.models import OPEN_STATUSES, ConnectorInstance, Delivery
+from gru.connectors.payloads import build_payload
+from gru.dbtypes import utcnow
+from gru.errors import NotFound, ValidationFailed
+from gru.events.models import Event
+from gru.extensions import db
+from gru.identity.models import CrossReference, Party
+
+#: longest wait between two tries of one delivery, whatever the attempt number
+MAX_BACKOFF_SECONDS = 3600
+#: the journal's actor for a delivery: the hub, on behalf of the connector instance
+HUB_ACTOR = "gru-hub"
+JOURNAL_ACTION = "connectors:delivery:send"
+
+
+def _settings():
+    return current_app.config
+
+
+def _enabled_types():
+    return list(current_app.extensions["gru.connectors"].types)
+
+
+# -- fan-out ---------------------------------------------------------------------------------
+
+
+def subscriptions(session):
+    """``[(instance pk, events, party kinds)]`` of enabled instances of loaded types whose
+    active application has a contract."""
+    latest = (
+        select(ServiceContract.pk)
+        .where(ServiceContract.application_pk == ConnectorInstance.application_pk)
+        .order_by(ServiceContract.version.desc())
+        .limit(1)
+        .correlate(ConnectorInstance)
+        .scalar_subquery()
+    )
+    rows = session.execute(
+        select(ConnectorInstance.pk, ServiceContract.events, ServiceContract.party_kinds)
+        .join(Application, Application.pk == ConnectorInstance.application_pk)
+        .join(ServiceContract, ServiceContract.pk == latest)
+        .where(ConnectorInstance.is_enabled.is_(True), Application.is_active.is_(True),
+               ConnectorInstance.type.in_(_enabled_types()))
+    ).all()
+    return [(pk, frozenset(events or ()), frozenset(kinds or ())) for pk, events, kinds in rows]
+
+
+def fan_out(session, recorded):
+    """Listener of recorded events: one delivery row per subscribing instance (same transaction)."""
+    extension = current_app.extensions.get("gru.connectors")
+    if extension is None or not recorded:
+        return
+    subscribed = extension.subscriptions(session)
+    if not subscribed:
+        return
+    now = utcnow()
+    expires_at = now + timedelta(seconds=_settings()["GRU_CONNECTORS_RETRY_HORIZON"])
+    rows = [
+        {"id": uuid.uuid4(), "instance_pk": instance_pk, "event_pk": event.pk, "party_id": event.party_id,
+         "sequence": event.sequence, "status": "pending", "attempts": 0, "created_at": now,
+         "next_attempt_at": now, "expires_at": expires_at}
+        for event in recorded
+        for instance_pk, events, kinds in subscribed
+        if event.type in events and event.party_kind in kinds
+    ]
+    if rows:
+        session.connection().execute(insert(Delivery.__table__), rows)
+
+
+# -- claiming --------------------------------------------------------------------------------
+
+
+def lease_seconds():
+    """How long a claim lasts: enough for a token fetch, a 401 retry and two calls."""
+    return 5 * float(_settings()["GRU_CONNECTORS_TIMEOUT"]) + 30
+
+
+def _due(now):
+    earlier = aliased(Delivery)
+    blocked = exists().where(
+        earlier.instance_pk == Delivery.instance_pk,
+        earlier.party_id == Delivery.party_id,
+        earlier.sequence < Delivery.sequence,
+        earlier.status.in_(OPEN_STATUSES),
+    )
+    return (
+        Delivery.status.in_(OPEN_STATUSES),
+        Delivery.next_attempt_at <= now,
+        or_(Delivery.lease_until.is_(None), Delivery.lease_until < now),
+        ~blocked,
+    )
+
+
+def _candidates(limit, now, shares, default_share):
+    """Due, unblocked deliveries of enabled instances, at most ``shares[instance]`` (or
+    ``default_share``) per instance: a window query, without locks."""
+    rank = func.row_number().over(partition_by=Delivery.instance_pk,
+                                  order_by=(Delivery.next_attempt_at, Delivery.pk))
+    ranked = (
+        select(Delivery.pk, Delivery.instance_pk, Delivery.next_attempt_at, rank.label("rank"))
+        .join(ConnectorInstance, ConnectorInstance.pk == Delivery.instance_pk)
+        .where(*_due(now), ConnectorInstance.is_enabled.is_(True), ConnectorInstance.type.in_(_enabled_types()))
+        .subquery()
+    )
+    share = case(shares, value=ranked.c.instance_pk, else_=default_share) if shares else default_share
+    return list(db.session.scalars(
+        select(ranked.c.pk).where(ranked.c.rank <= share)
+        .order_by(ranked.c.next_attempt_at, ranked.c.pk).limit(limit)
+    ))
+
+
+def claim(limit, now=None, shares=None, default_share=None):
+    """Lease up to ``limit`` due deliveries to this worker; returns ``[(delivery, message)]``,
+    ``message`` None for a delivery skipped (nothing to send).
+
+    ``shares`` caps the deliveries claimed per instance (``{instance pk: n}``, others
+    ``default_share``, default ``limit``). Candidates are read first, then locked: on
+    PostgreSQL ``SELECT ... FOR UPDATE SKIP LOCKED`` (rows another worker is claiming are
+    passed over, not waited for), and their lease is checked again under the lock.
+    Builds each payload now (module :mod:`gru.connectors.payloads`) and journals each
+    disclosure before it leaves (fail closed); deliveries with nothing to send are marked
+    ``skipped`` here. The caller commits, then sends.
+    """
+    now = now or utcnow()
+    candidates = _candidates(limit, now, shares or {}, default_share or limit)
+    if not candidates:
+        return []
+    query = select(Delivery.pk).where(
+        Delivery.pk.in_(candidates), Delivery.status.in_(OPEN_STATUSES),
+        or_(Delivery.lease_until.is_(None), Delivery.lease_until < now),
+    )
+    if db.session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    pks = list(db.session.scalars(query))
+    if not pks:
+        return []
+    lease_until = now + timedelta(seconds=lease_seconds())
+    db.session.execute(update(Delivery).where(Delivery.pk.in_(pks)).values(lease_until=lease_until),
+                       execution_options={"synchronize_session": False})
+    deliveries = list(db.session.scalars(
+        select(Delivery).where(Delivery.pk.in_(pks)).order_by(Delivery.next_attempt_at, Delivery.pk)
+        .execution_options(populate_existing=True)
+    ))
+    contracts, claimed, journal = {}, [], []
+    for delivery in deliveries:
+        instance, event = delivery.instance, delivery.event
+        application = instance.application
+        if application.pk not in contracts:
+            contracts[application.pk] = contract_view(current_contract(application))
+        contract = contracts[application.pk]
+        payload, disclosed = build_payload(event, contract, application.code)
+        if payload is None:
+            _finish(delivery, SKIPPED, now, receipt={"skipped": "nothing the application may read changed"})
+            claimed.append((delivery, None))
+            continue
+        delivery.attempts += 1
+        delivery.last_attempt_at = now
+        message = Message(
+            event_id=str(event.id), type=event.type, party_id=str(event.party_id),
+            party_kind=payload["party"]["kind"], sequence=event.sequence, occurred_at=event.occurred_at,
+            payload=payload, local_id=payload["party"]["local_id"], attempt=delivery.attempts,
+        )
+        claimed.append((delivery, message))
+        journal.append({
+            "actor_type": "application", "actor_id": HUB_ACTOR,
+            "on_behalf_of": f"application:{application.code}/connector:{instance.name}",
+            "action": JOURNAL_ACTION, "party_id": str(event.party_id), "attribute_keys": disclosed,
+            "purpose": instance.purpose or contract.purposes[0], "request_id": str(delivery.id),
+        })
+    record_accesses(db.session, journal)
+    db.session.flush()
+    return claimed
+
+
+# -- outcomes --------------------------------------------------------------------------------
+
+
+def retry_delay(attempts, base, rng=random):
+    """Seconds before try ``attempts + 1``: exponential, capped, half of it jittered."""
+    delay = min(MAX_BACKOFF_SECONDS, base * 2 ** max(0, attempts - 1))
+    return delay / 2 + rng.uniform(0, delay / 2)
+
+
+def _finish(delivery, status, now, *, receipt=None, error=None, status_code=None):
+    delivery.status = status
+    delivery.lease_until = None
+    delivery.receipt = receipt or None
+    delivery.last_error = error
+    delivery.last_status_code = status_code
+    if status in (DELIVERED, SKIPPED):
+        delivery.delivered_at = now
+
+
+def _record_local_id(delivery, local_id):
+    """Keep the application's own id for the party as its cross-reference."""
+    from gru.identity.services.context import Actor
+    from gru.identity.services.references import add_cross_reference, remove_cross_reference
+
+    code = delivery.instance.application.code
+    actor = Actor(type="application", id=code)
+    current = db.session.scalar(
+        select(func.min(CrossReference.local_id))
+        .join(Party, Party.pk == CrossReference.party_pk)
+        .where(CrossReference.application_code == code, Party.id == delivery.party_id)
+    )
+    if local_id == REMOVE or (current is not None and current != local_id):
+        if current is not None:
+            remove_cross_reference(delivery.party_id, code, current, "application", actor)
+    if local_id != REMOVE and current != local_id:
+        add_cross_reference(delivery.party_id, code, local_id, "application", actor)
+
+
+def record_outcomes(results, now=None, rng=random):
+    """Apply ``[(delivery pk, Outcome)]``; flushes, the caller commits. Returns counts."""
+    now = now or utcnow()
+    base = float(_settings()["GRU_CONNECTORS_BACKOFF_BASE"])
+    counts = {"delivered": 0, "retrying": 0, "dead": 0, "skipped": 0}
+    for pk, outcome in results:
+        delivery = db.session.get(Delivery, pk, populate_existing=True)
+        if delivery is None or delivery.status not in OPEN_STATUSES:
+            continue  # deleted or replayed meanwhile
+        if outcome.status == DELIVERED:
+            _finish(delivery, DELIVERED, now, receipt=outcome.receipt, status_code=outcome.status_code)
+            if outcome.local_id is not None:
+                _record_local_id(delivery, outcome.local_id)
+            counts["delivered"] += 1
+        elif outcome.status == SKIPPED:
+            _finish(delivery, SKIPPED, now, receipt=outcome.receipt)
+            counts["skipped"] += 1
+        elif outcome.status == RETRY:
+            delay = retry_delay(delivery.attempts, base, rng)
+            if outcome.retry_after is not None:
+                delay = max(delay, outcome.retry_after)
+            next_at = now + timedelta(seconds=delay)
+            if next_at > delivery.expires_at:
+                _finish(delivery, "dead", now, error=f"{outcome.error} (retries past the horizon)",
+                        status_code=outcome.status_code)
+                counts["dead"] += 1
+            else:
+                delivery.status = "retrying"
+                delivery.next_attempt_at = next_at
+                delivery.lease_until = None
+                delivery.last_error = outcome.error
+                delivery.last_status_code = outcome.status_code
+                counts["retrying"] += 1
+        else:  # FAILED
+            _finish(delivery, "dead", now, error=outcome.error, status_code=outcome.status_code)
+            counts["dead"] += 1
+    db.session.flush()
+    return counts
+
+
+# -- dead letters, replay, status -------------------------------------------------------------
+
+
+def get_delivery(delivery_id):
+    try:
+        delivery_id = uuid.UUID(str(delivery_id))
+    except ValueError:
+        raise NotFound("No delivery has this id.") from None
+    delivery = db.session.scalar(select(Delivery).where(Delivery.id == delivery_id))
+    if delivery is None:
+        raise NotFound("No delivery has this id.")
+    return delivery
+
+
+def _replay(query, now):
+    horizon = timedelta(seconds=_settings()["GRU_CONNECTORS_RETRY_HORIZON"])
+    result = db.session.execute(
+        query.values(status="pending", next_attempt_at=now, lease_until=None, expires_at=now + horizon,
+                     delivered_at=None),
+        execution_options={"synchronize_session": False},
+    )
+    db.session.flush()
+    return result.rowcount
+
+
+def replay_delivery(delivery_id, now=None):
+    """Send a dead delivery again (its attempts are kept); returns it."""
+    delivery = get_delivery(delivery_id)
+    if delivery.status != "dead":
+        raise ValidationFailed({"status": [f"Only dead deliveries are replayed; this one is {delivery.status}."]})
+    _replay(update(Delivery).where(Delivery.pk == delivery.pk), now or utcnow())
+    db.session.refresh(delivery)
+    return delivery
+
+
+def replay_dead(instance_name=None, now=None):
+    """Replay every dead delivery (of one instance); returns how many."""
+    from gru.connectors.services import get_instance
+
+    query = update(Delivery).where(Delivery.status == "dead")
+    if instance_name:
+        query = query.where(Delivery.instance_pk == get_instance(instance_name).pk)
+    return _replay(query, now or utcnow())
+
+
+def list_deliveries(*, instance_name=None, party_id=None, status=None, limit=100):
+    from gru.connectors.services import get_instance
+
+    query = select(Delivery).order_by(Delivery.pk.desc()).limit(limit)
+    if instance_name:
+        query = query.where(Delivery.instance_pk == get_instance(instance_name).pk)
+    if party_id:
+        query = query.where(Delivery.party_id == party_id)
+    if status:
+        query = query.where(Delivery.status == status)
+    return list(db.session.scalars(query))
+
+
+def instance_status(now=None):
+    """Per instance: deliveries by status and the lag (age of the oldest open delivery)."""
+    now = now or utcnow()
+    counts = {}
+    for instance_pk, status, count in db.session.execute(
+        select(Delivery.instance_pk, Delivery.status, func.count()).group_by(Delivery.instance_pk, Delivery.status)
+    ):
+        counts.setdefault(instance_pk, {})[status] = count
+    oldest = dict(db.session.execute(
+        select(Delivery.instance_pk, func.min(Delivery.created_at))
+        .where(Delivery.status.in_(OPEN_STATUSES)).group_by(Delivery.instance_pk)
+    ).all())
+    last = dict(db.session.execute(
+        select(Delivery.instance_pk, func.max(Delivery.delivered_at)).group_by(Delivery.instance_pk)
+    ).all())
+    summary = []
+    for instance in db.session.scalars(select(ConnectorInstance).order_by(ConnectorInstance.name)):
+        by_status = {status: counts.get(instance.pk, {}).get(status, 0)
+                     for status in ("pending", "retrying", "delivered", "skipped", "dead")}
+        first_open = oldest.get(instance.pk)
+        if first_open is not None and first_open.tzinfo is None:  # SQLite's MIN() drops the type
+            first_open = first_open.replace(tzinfo=timezone.utc)
+        summary.append({
+            "name": instance.name, "type": instance.type, "application": instance.application.code,
+            "is_enabled": instance.is_enabled, "deliveries": by_status,
+            "lag_seconds": round(max(0.0, (now - first_open).total_seconds()), 3) if first_open else 0.0,
+            "last_delivered_at": last.get(instance.pk),
+        })
+    return summary
+
+
+def party_status(party_id):
+    """Per instance, the deliveries of one party's events, oldest first."""
+    rows = db.session.execute(
+        select(Delivery, Event.type)
+        .join(Event, Event.pk == Delivery.event_pk)
+        .where(Delivery.party_id == party_id)
+        .order_by(Delivery.instance_pk, Delivery.sequence)
+    ).all()
+    return [(delivery, type_) for delivery, type_ in rows]
+
+
+def delivery_document(delivery, event_type=None):
+    return {
+        "id": delivery.id,
+        "instance": delivery.instance.name,
+        "application": delivery.instance.application.code,
+        "event_id": delivery.event.id,
+        "event_type": event_type or delivery.event.type,
+        "party_id": delivery.party_id,
+        "sequence": delivery.sequence,
+        "status": delivery.status,
+        "attempts": delivery.attempts,
+        "created_at": delivery.created_at,
+        "next_attempt_at": delivery.next_attempt_at if delivery.status in OPEN_STATUSES else None,
+        "last_attempt_at": delivery.last_attempt_at,
+        "last_error": delivery.last_error,
+        "last_status_code": delivery.last_status_code,
+        "delivered_at": delivery.delivered_at,
+        "receipt": delivery.receipt,
+    }
+
+
+__all__ = ["claim", "fan_out", "record_outcomes", "replay_dead", "replay_delivery"]

@@ -1,0 +1,163 @@
+"""The delivery loop of ``gru worker``: claim, send with bounded concurrency, record.
+
+One :class:`Dispatcher` per worker process. Each :meth:`Dispatcher.step` records the
+outcomes of finished sends (one commit), then claims as many due deliveries as there are
+free slots (one commit: leases and journal entries) and hands them to a thread pool of
+``GRU_CONNECTORS_CONCURRENCY`` threads. Every send is bounded by
+``GRU_CONNECTORS_TIMEOUT`` per HTTP call; one instance never holds more than half the
+slots, so a slow receiver does not hold back the others. The clock is injected, so that
+tests move time (a receiver down for a day) instead of sleeping.
+"""
+
+import logging
+import random
+import time
+from contextlib import nullcontext
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+
+from flask import current_app, has_app_context
+
+from gru.connectors.base import ConnectorError, Outcome
+from gru.dbtypes import utcnow
+from gru.extensions import db
+
+log = logging.getLogger("gru.connectors")
+
+
+def _safe_deliver(connector, message):
+    """Never raises: an unexpected error becomes a retry named by its class only (its
+    message could hold a URL with a token or a secret)."""
+    try:
+        outcome = connector.deliver(message)
+    except ConnectorError as error:
+        return error.outcome
+    except Exception as error:  # noqa: BLE001 - a plugin's bug must not kill the loop
+        return Outcome.retry(f"connector {connector.name} raised {error.__class__.__name__}")
+    if not isinstance(outcome, Outcome):
+        return Outcome.retry(f"connector {connector.name} returned no outcome")
+    return outcome
+
+
+def _context(app):
+    """A new app context, unless this thread already runs in one of ``app`` (tests, the CLI):
+    ending a context ends its session, which the caller may still be using."""
+    if has_app_context() and current_app._get_current_object() is app:
+        return nullcontext()
+    return app.app_context()
+
+
+class Dispatcher:
+    def __init__(self, app, clock=utcnow, rng=random):
+        self.app = app
+        self.clock = clock
+        self.rng = rng
+        config = app.config
+        self.concurrency = max(1, int(config["GRU_CONNECTORS_CONCURRENCY"]))
+        self.batch_size = max(1, int(config["GRU_CONNECTORS_BATCH_SIZE"]))
+        self.timeout = float(config["GRU_CONNECTORS_TIMEOUT"])
+        self.poll_interval = float(config["GRU_CONNECTORS_POLL_INTERVAL"])
+        self.per_instance = max(1, self.concurrency // 2)
+        self._pool = ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="gru-delivery")
+        self._inflight = {}  # future -> (delivery pk, instance pk)
+        self._connectors = {}  # instance pk -> (updated_at, connector)
+
+    def _connector(self, instance):
+        from gru.connectors.services import connector_types, decrypt_config
+
+        cached = self._connectors.get(instance.pk)
+        if cached is not None and cached[0] == instance.updated_at:
+            return cached[1]
+        cls = connector_types()[instance.type]
+        connector = cls(instance.name, decrypt_config(instance), timeout=self.timeout,
+                        base_url=self.app.config["GRU_BASE_URL"])
+        self._connectors[instance.pk] = (instance.updated_at, connector)
+        return connector
+
+    def _collect(self):
+        done = [future for future in self._inflight if future.done()]
+        results = []
+        for future in done:
+            delivery_pk, _instance_pk = self._inflight.pop(future)
+            results.append((delivery_pk, future.result()))
+        return results
+
+    def step(self):
+        """Record finished sends, claim and submit new ones; returns ``(claimed, recorded)``."""
+        from gru.connectors.dispatch import claim, record_outcomes
+
+        with _context(self.app):
+            results = self._collect()
+            if results:
+                try:
+                    counts = record_outcomes(results, now=self.clock(), rng=self.rng)
+                    db.session.commit()
+                except Exception:
+                    db.session.rollback()
+                    raise
+                log.debug("deliveries: %s", counts)
+            free = min(self.batch_size, self.concurrency - len(self._inflight))
+            if free <= 0:
+                return 0, len(results)
+            busy = {}
+            for _pk, instance_pk in self._inflight.values():
+                busy[instance_pk] = busy.get(instance_pk, 0) + 1
+            shares = {pk: max(0, self.per_instance - count) for pk, count in busy.items()}
+            try:
+                claimed = claim(free, now=self.clock(), shares=shares, default_share=self.per_instance)
+                jobs = [(delivery.pk, delivery.instance_pk, self._connector(delivery.instance), message)
+                        for delivery, message in claimed if message is not None]
+                db.session.commit()
+            except Exception:
+                db.session.rollback()
+                raise
+            for delivery_pk, instance_pk, connector, message in jobs:
+                future = self._pool.submit(_safe_deliver, connector, message)
+                self._inflight[future] = (delivery_pk, instance_pk)
+            return len(claimed), len(results)
+
+    def wait(self, timeout):
+        """Wait until a send finishes (at most ``timeout`` seconds)."""
+        if self._inflight:
+            wait(list(self._inflight), timeout=timeout, return_when=FIRST_COMPLETED)
+        elif timeout:
+            time.sleep(timeout)
+
+    def drain(self, max_steps=100_000):
+        """Run until nothing is due and nothing is in flight (tests, ``gru connectors run``)."""
+        for _ in range(max_steps):
+            claimed, recorded = self.step()
+            if not claimed and not recorded and not self._inflight:
+                return
+            if not claimed and not recorded:
+                self.wait(self.timeout + 1)
+
+    def run(self, seconds):
+        """Poll for ``seconds`` (one run of the worker's job), then record what is finished."""
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            claimed, recorded = self.step()
+            if not claimed and not recorded:
+                self.wait(self.poll_interval)
+        self.finish()
+
+    def finish(self):
+        """Wait for the sends in flight and record them."""
+        while self._inflight:
+            self.wait(self.timeout + 1)
+            self.step_record_only()
+
+    def step_record_only(self):
+        from gru.connectors.dispatch import record_outcomes
+
+        with _context(self.app):
+            results = self._collect()
+            if results:
+                record_outcomes(results, now=self.clock(), rng=self.rng)
+                db.session.commit()
+
+    def close(self):
+        self.finish()
+        self._pool.shutdown(wait=True)
+        for _updated_at, connector in self._connectors.values():
+            connector.close()
+        self._connectors.clear()

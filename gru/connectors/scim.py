@@ -1,0 +1,7 @@
+"""The ``scim`` connector (placeholder, replaced below)."""
+
+from gru.connectors.base import Connector
+
+
+class ScimConnector(Connector):
+    type = "scim"
