@@ -32,12 +32,14 @@ TOKEN_SECRET_FIELDS = ("client_secret", "private_key")
 
 
 def _check_private_key(value):
-    from joserfc.jwk import import_key
+    from joserfc.jwk import RSAKey
 
     try:
-        import_key(json.loads(value) if value.lstrip().startswith("{") else value)
+        key = RSAKey.import_key(json.loads(value) if value.lstrip().startswith("{") else value)
+        if not key.is_private:
+            raise ValueError("public key")
     except Exception:  # noqa: BLE001 - any parse failure is the same answer
-        raise ma.ValidationError("Not a private key (PEM or JWK JSON).") from None
+        raise ma.ValidationError("Not an RSA private key (PEM or JWK JSON).") from None
 
 
 class TokenConfigSchema(ma.Schema):
