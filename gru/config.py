@@ -111,8 +111,8 @@ DEFAULTS = {
     # Seconds the worker waits before looking again for due deliveries when there were
     # none. Default: 0.2.
     "GRU_CONNECTORS_POLL_INTERVAL": 0.2,
-    # Seconds of one run of the worker's delivery job (it polls for that long, then the
-    # scheduler starts the next run). Default: 30.
+    # Seconds between two checks by `gru worker` that its delivery loop runs (it starts at
+    # once and is restarted if it died). Default: 30.
     "GRU_CONNECTORS_JOB_INTERVAL": 30,
 }
 

@@ -7,8 +7,9 @@ rolled back and logged, and the scheduler goes on: the next run tries again.
 
 Jobs today: sealing the access journal (X-Road message log: a signed checkpoint of the hash
 chain at regular intervals bounds what a cut tail can hide); the documents job (flag
-expired documents, then purge those past retention). Deliveries will be added to
-:data:`JOBS` the same way.
+expired documents, then purge those past retention); deliveries (claim due deliveries,
+send them, record the outcome: a loop thread of :mod:`gru.connectors.runner` that this
+job keeps alive).
 """
 
 import logging
@@ -67,10 +68,36 @@ def documents_job(app) -> None:
         log.info("documents: %d flagged proof expired, %d purged", len(expired), len(purged))
 
 
+def deliveries_job(app) -> None:
+    """Keep the delivery loop running (gru.connectors.runner); never raises.
+
+    The loop claims, sends and records continuously in a thread of its own (a poll every
+    GRU_CONNECTORS_POLL_INTERVAL when nothing is due), so that a change reaches the
+    applications within a second; this job, every GRU_CONNECTORS_JOB_INTERVAL seconds,
+    starts it, restarts it if it died, and logs the deliveries' status.
+    """
+    from gru.connectors.runner import DeliveryLoop
+
+    state = app.extensions["gru.connectors"]
+    if state.dispatcher is None or not state.dispatcher.is_alive():
+        if state.dispatcher is not None:
+            log.error("deliveries: the delivery loop had stopped; starting it again")
+        state.dispatcher = DeliveryLoop(app)
+        state.dispatcher.start()
+        log.info("deliveries: loop started")
+
+
+def stop_deliveries(app) -> None:
+    state = app.extensions.get("gru.connectors")
+    if state is not None and state.dispatcher is not None:
+        state.dispatcher.stop()
+
+
 #: (job id, function of the app, setting giving its interval in seconds)
 JOBS = (
     ("journal-seal", seal_journal_job, "GRU_JOURNAL_SEAL_INTERVAL"),
     ("documents", documents_job, "GRU_DOCUMENTS_JOB_INTERVAL"),
+    ("deliveries", deliveries_job, "GRU_CONNECTORS_JOB_INTERVAL"),
 )
 
 
@@ -102,7 +129,7 @@ def build_scheduler(app, scheduler=None):
 @one_line_errors
 def worker_command():
     """Run the scheduler: journal seals (GRU_JOURNAL_SEAL_INTERVAL), document expiry and purge
-    (GRU_DOCUMENTS_JOB_INTERVAL)."""
+    (GRU_DOCUMENTS_JOB_INTERVAL), deliveries to connectors (GRU_CONNECTORS_*)."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
     app = current_app._get_current_object()
@@ -114,4 +141,5 @@ def worker_command():
     except (KeyboardInterrupt, SystemExit):
         if scheduler.running:
             scheduler.shutdown(wait=False)
+        stop_deliveries(app)
         log.info("worker: stopped")

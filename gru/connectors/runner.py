@@ -11,6 +11,7 @@ tests move time (a receiver down for a day) instead of sleeping.
 
 import logging
 import random
+import threading
 import time
 from contextlib import nullcontext
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
@@ -131,15 +132,6 @@ class Dispatcher:
             if not claimed and not recorded:
                 self.wait(self.timeout + 1)
 
-    def run(self, seconds):
-        """Poll for ``seconds`` (one run of the worker's job), then record what is finished."""
-        deadline = time.monotonic() + seconds
-        while time.monotonic() < deadline:
-            claimed, recorded = self.step()
-            if not claimed and not recorded:
-                self.wait(self.poll_interval)
-        self.finish()
-
     def finish(self):
         """Wait for the sends in flight and record them."""
         while self._inflight:
@@ -161,3 +153,33 @@ class Dispatcher:
         for _updated_at, connector in self._connectors.values():
             connector.close()
         self._connectors.clear()
+
+
+class DeliveryLoop(threading.Thread):
+    """The worker's delivery loop: :meth:`Dispatcher.step` until stopped, in its own thread.
+
+    An error of one step (the database away for a moment) is logged on one line and the
+    loop goes on after a pause; leases make any claim it lost harmless.
+    """
+
+    def __init__(self, app, clock=utcnow):
+        super().__init__(name="gru-deliveries", daemon=True)
+        self.dispatcher = Dispatcher(app, clock=clock)
+        self._stopping = threading.Event()
+
+    def run(self):
+        dispatcher = self.dispatcher
+        while not self._stopping.is_set():
+            try:
+                claimed, recorded = dispatcher.step()
+            except Exception as error:  # noqa: BLE001 - one line, then go on
+                log.error("deliveries: step failed: %s", error.__class__.__name__)
+                self._stopping.wait(max(1.0, dispatcher.poll_interval))
+                continue
+            if not claimed and not recorded:
+                dispatcher.wait(dispatcher.poll_interval)
+        dispatcher.close()
+
+    def stop(self, timeout=None):
+        self._stopping.set()
+        self.join(timeout)
