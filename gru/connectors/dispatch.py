@@ -47,6 +47,8 @@ MAX_BACKOFF_SECONDS = 3600
 #: the journal's actor for a delivery: the hub, on behalf of the connector instance
 HUB_ACTOR = "gru-hub"
 JOURNAL_ACTION = "connectors:delivery:send"
+#: candidates read per delivery to claim on PostgreSQL, where other workers lock some
+CANDIDATE_FACTOR = 4
 
 
 def _settings():
@@ -145,6 +147,36 @@ def _candidates(limit, now, shares, default_share):
     ))
 
 
+def lock_due(limit, now, shares=None, default_share=None):
+    """The pks of up to ``limit`` due deliveries, locked (PostgreSQL: ``FOR UPDATE SKIP
+    LOCKED``) in the current transaction; the first step of :func:`claim`."""
+    is_postgresql = db.session.get_bind().dialect.name == "postgresql"
+    shares, default_share = shares or {}, default_share or limit
+    # Other workers may be locking some candidates right now: read more than needed, let
+    # SKIP LOCKED pass over theirs, then keep each instance's share (rows locked and not
+    # kept are released untouched at commit).
+    factor = CANDIDATE_FACTOR if is_postgresql else 1
+    candidates = _candidates(limit * factor, now, {pk: share * factor for pk, share in shares.items()},
+                             default_share * factor)
+    if not candidates:
+        return []
+    query = (
+        select(Delivery.pk, Delivery.instance_pk)
+        .where(Delivery.pk.in_(candidates), Delivery.status.in_(OPEN_STATUSES),
+               or_(Delivery.lease_until.is_(None), Delivery.lease_until < now))
+        .order_by(Delivery.next_attempt_at, Delivery.pk)
+        .limit(limit)  # PostgreSQL locks every row it returns
+    )
+    if is_postgresql:
+        query = query.with_for_update(skip_locked=True)
+    pks, taken = [], {}
+    for pk, instance_pk in db.session.execute(query):
+        if taken.get(instance_pk, 0) < shares.get(instance_pk, default_share):
+            taken[instance_pk] = taken.get(instance_pk, 0) + 1
+            pks.append(pk)
+    return pks
+
+
 def claim(limit, now=None, shares=None, default_share=None):
     """Lease up to ``limit`` due deliveries to this worker; returns ``[(delivery, message)]``,
     ``message`` None for a delivery skipped (nothing to send).
@@ -158,16 +190,7 @@ def claim(limit, now=None, shares=None, default_share=None):
     ``skipped`` here. The caller commits, then sends.
     """
     now = now or utcnow()
-    candidates = _candidates(limit, now, shares or {}, default_share or limit)
-    if not candidates:
-        return []
-    query = select(Delivery.pk).where(
-        Delivery.pk.in_(candidates), Delivery.status.in_(OPEN_STATUSES),
-        or_(Delivery.lease_until.is_(None), Delivery.lease_until < now),
-    )
-    if db.session.get_bind().dialect.name == "postgresql":
-        query = query.with_for_update(skip_locked=True)
-    pks = list(db.session.scalars(query))
+    pks = lock_due(limit, now, shares, default_share)
     if not pks:
         return []
     lease_until = now + timedelta(seconds=lease_seconds())
