@@ -274,8 +274,11 @@ def record_outcomes(results, now=None, rng=random):
     now = now or utcnow()
     base = float(_settings()["GRU_CONNECTORS_BACKOFF_BASE"])
     counts = {"delivered": 0, "retrying": 0, "dead": 0, "skipped": 0}
+    loaded = {delivery.pk: delivery for delivery in db.session.scalars(
+        select(Delivery).where(Delivery.pk.in_([pk for pk, _ in results]))
+        .execution_options(populate_existing=True))}
     for pk, outcome in results:
-        delivery = db.session.get(Delivery, pk, populate_existing=True)
+        delivery = loaded.get(pk)
         if delivery is None or delivery.status not in OPEN_STATUSES:
             continue  # deleted or replayed meanwhile
         if outcome.status == DELIVERED:

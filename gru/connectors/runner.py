@@ -3,9 +3,10 @@
 One :class:`Dispatcher` per worker process. Each :meth:`Dispatcher.step` records the
 outcomes of finished sends (one commit), then claims as many due deliveries as there are
 free slots (one commit: leases and journal entries) and hands them to a thread pool of
-``GRU_CONNECTORS_CONCURRENCY`` threads. Every send is bounded by
-``GRU_CONNECTORS_TIMEOUT`` per HTTP call; one instance never holds more than half the
-slots, so a slow receiver does not hold back the others. The clock is injected, so that
+``GRU_CONNECTORS_CONCURRENCY`` threads (claims of up to ``GRU_CONNECTORS_BATCH_SIZE``
+wait in a local backlog for a free slot). Every send is bounded by
+``GRU_CONNECTORS_TIMEOUT`` per HTTP call; one instance never has more than three quarters
+of the slots, so a slow receiver does not hold back the others. The clock is injected, so that
 tests move time (a receiver down for a day) instead of sleeping.
 """
 
@@ -48,6 +49,13 @@ def _context(app):
 
 
 class Dispatcher:
+    """Claims into a local backlog, sends from it with bounded concurrency, records outcomes.
+
+    ``cap``: sends in flight per instance (three quarters of the slots, so that a slow
+    receiver leaves slots to the others); ``hold``: deliveries one instance may hold
+    claimed (in flight or in the backlog) at a time.
+    """
+
     def __init__(self, app, clock=utcnow, rng=random):
         self.app = app
         self.clock = clock
@@ -57,9 +65,11 @@ class Dispatcher:
         self.batch_size = max(1, int(config["GRU_CONNECTORS_BATCH_SIZE"]))
         self.timeout = float(config["GRU_CONNECTORS_TIMEOUT"])
         self.poll_interval = float(config["GRU_CONNECTORS_POLL_INTERVAL"])
-        self.per_instance = max(1, self.concurrency // 2)
+        self.cap = max(1, self.concurrency * 3 // 4)
+        self.hold = max(self.cap, self.batch_size // 2)
         self._pool = ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="gru-delivery")
         self._inflight = {}  # future -> (delivery pk, instance pk)
+        self._backlog = []  # (delivery pk, instance pk, connector, message), claimed, not sent yet
         self._connectors = {}  # instance pk -> (updated_at, connector)
 
     def _connector(self, instance):
@@ -82,6 +92,26 @@ class Dispatcher:
             results.append((delivery_pk, future.result()))
         return results
 
+    def _counts(self, items):
+        counts = {}
+        for instance_pk in items:
+            counts[instance_pk] = counts.get(instance_pk, 0) + 1
+        return counts
+
+    def _submit(self):
+        """Send from the backlog, in claim order, within the slots and each instance's cap."""
+        busy = self._counts(instance_pk for _pk, instance_pk in self._inflight.values())
+        waiting = []
+        for job in self._backlog:
+            delivery_pk, instance_pk, connector, message = job
+            if len(self._inflight) < self.concurrency and busy.get(instance_pk, 0) < self.cap:
+                future = self._pool.submit(_safe_deliver, connector, message)
+                self._inflight[future] = (delivery_pk, instance_pk)
+                busy[instance_pk] = busy.get(instance_pk, 0) + 1
+            else:
+                waiting.append(job)
+        self._backlog = waiting
+
     def step(self):
         """Record finished sends, claim and submit new ones; returns ``(claimed, recorded)``."""
         from gru.connectors.dispatch import claim, record_outcomes
@@ -96,24 +126,23 @@ class Dispatcher:
                     db.session.rollback()
                     raise
                 log.debug("deliveries: %s", counts)
-            free = min(self.batch_size, self.concurrency - len(self._inflight))
-            if free <= 0:
+            self._submit()
+            if len(self._inflight) >= self.concurrency:
                 return 0, len(results)
-            busy = {}
-            for _pk, instance_pk in self._inflight.values():
-                busy[instance_pk] = busy.get(instance_pk, 0) + 1
-            shares = {pk: max(0, self.per_instance - count) for pk, count in busy.items()}
+            held = self._counts([instance_pk for _pk, instance_pk in self._inflight.values()]
+                                + [job[1] for job in self._backlog])
+            shares = {pk: max(0, self.hold - count) for pk, count in held.items()}
             try:
-                claimed = claim(free, now=self.clock(), shares=shares, default_share=self.per_instance)
-                jobs = [(delivery.pk, delivery.instance_pk, self._connector(delivery.instance), message)
-                        for delivery, message in claimed if message is not None]
+                claimed = claim(self.batch_size, now=self.clock(), shares=shares, default_share=self.hold)
+                self._backlog.extend(
+                    (delivery.pk, delivery.instance_pk, self._connector(delivery.instance), message)
+                    for delivery, message in claimed if message is not None
+                )
                 db.session.commit()
             except Exception:
                 db.session.rollback()
                 raise
-            for delivery_pk, instance_pk, connector, message in jobs:
-                future = self._pool.submit(_safe_deliver, connector, message)
-                self._inflight[future] = (delivery_pk, instance_pk)
+            self._submit()
             return len(claimed), len(results)
 
     def wait(self, timeout):
@@ -127,13 +156,14 @@ class Dispatcher:
         """Run until nothing is due and nothing is in flight (tests, ``gru connectors run``)."""
         for _ in range(max_steps):
             claimed, recorded = self.step()
-            if not claimed and not recorded and not self._inflight:
+            if not claimed and not recorded and not self._inflight and not self._backlog:
                 return
             if not claimed and not recorded:
                 self.wait(self.timeout + 1)
 
     def finish(self):
-        """Wait for the sends in flight and record them."""
+        """Wait for the sends in flight and record them (the backlog's leases lapse)."""
+        self._backlog = []
         while self._inflight:
             self.wait(self.timeout + 1)
             self.step_record_only()
