@@ -77,7 +77,7 @@ class Delivery(db.Model):
         UniqueConstraint("instance_pk", "event_pk"),
         CheckConstraint("status IN ('pending', 'retrying', 'delivered', 'skipped', 'dead')", name="status"),
         Index("ix_deliveries_chain", "instance_pk", "party_id", "sequence"),
-        Index("ix_deliveries_due", "next_attempt_at",
+        Index("ix_deliveries_due", "instance_pk", "next_attempt_at",
               postgresql_where=text("status IN ('pending', 'retrying')"),
               sqlite_where=text("status IN ('pending', 'retrying')")),
         Index("ix_deliveries_instance_status", "instance_pk", "status"),

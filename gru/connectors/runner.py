@@ -24,6 +24,8 @@ from gru.dbtypes import utcnow
 from gru.extensions import db
 
 log = logging.getLogger("gru.connectors")
+#: seconds a finished send may wait to be recorded with others
+RECORD_DELAY = 0.05
 
 
 def _safe_deliver(connector, message):
@@ -71,6 +73,9 @@ class Dispatcher:
         self._inflight = {}  # future -> (delivery pk, instance pk)
         self._backlog = []  # (delivery pk, instance pk, connector, message), claimed, not sent yet
         self._connectors = {}  # instance pk -> (updated_at, connector)
+        self._claimed_at = float("-inf")
+        self._done = []  # (delivery pk, outcome) finished, not recorded yet
+        self._done_since = 0.0
 
     def _connector(self, instance):
         from gru.connectors.services import connector_types, decrypt_config
@@ -84,12 +89,20 @@ class Dispatcher:
         self._connectors[instance.pk] = (instance.updated_at, connector)
         return connector
 
-    def _collect(self):
-        done = [future for future in self._inflight if future.done()]
-        results = []
-        for future in done:
+    def _collect(self, force=False):
+        """Finished sends to record now: in groups (one transaction each), unless waiting
+        longer would hold back the next event of a party (at most RECORD_DELAY)."""
+        for future in [future for future in self._inflight if future.done()]:
             delivery_pk, _instance_pk = self._inflight.pop(future)
-            results.append((delivery_pk, future.result()))
+            if not self._done:
+                self._done_since = time.monotonic()
+            self._done.append((delivery_pk, future.result()))
+        if not self._done:
+            return []
+        if not (force or not self._inflight or len(self._done) >= self.cap
+                or time.monotonic() - self._done_since >= RECORD_DELAY):
+            return []
+        results, self._done = self._done, []
         return results
 
     def _counts(self, items):
@@ -129,6 +142,12 @@ class Dispatcher:
             self._submit()
             if len(self._inflight) >= self.concurrency:
                 return 0, len(results)
+            # With work still waiting here, claim at most once per poll interval: each claim
+            # is a transaction, and the backlog keeps the slots busy meanwhile.
+            now = time.monotonic()
+            if self._backlog and now - self._claimed_at < self.poll_interval:
+                return 0, len(results)
+            self._claimed_at = now
             held = self._counts([instance_pk for _pk, instance_pk in self._inflight.values()]
                                 + [job[1] for job in self._backlog])
             shares = {pk: max(0, self.hold - count) for pk, count in held.items()}
@@ -146,7 +165,10 @@ class Dispatcher:
             return len(claimed), len(results)
 
     def wait(self, timeout):
-        """Wait until a send finishes (at most ``timeout`` seconds)."""
+        """Wait until a send finishes (at most ``timeout`` seconds, and no longer than a
+        finished send may wait to be recorded)."""
+        if self._done:
+            timeout = min(timeout, RECORD_DELAY)
         if self._inflight:
             wait(list(self._inflight), timeout=timeout, return_when=FIRST_COMPLETED)
         elif timeout:
@@ -156,7 +178,7 @@ class Dispatcher:
         """Run until nothing is due and nothing is in flight (tests, ``gru connectors run``)."""
         for _ in range(max_steps):
             claimed, recorded = self.step()
-            if not claimed and not recorded and not self._inflight and not self._backlog:
+            if not claimed and not recorded and not self._inflight and not self._backlog and not self._done:
                 return
             if not claimed and not recorded:
                 self.wait(self.timeout + 1)
@@ -164,7 +186,7 @@ class Dispatcher:
     def finish(self):
         """Wait for the sends in flight and record them (the backlog's leases lapse)."""
         self._backlog = []
-        while self._inflight:
+        while self._inflight or self._done:
             self.wait(self.timeout + 1)
             self.step_record_only()
 
@@ -172,7 +194,7 @@ class Dispatcher:
         from gru.connectors.dispatch import record_outcomes
 
         with _context(self.app):
-            results = self._collect()
+            results = self._collect(force=True)
             if results:
                 record_outcomes(results, now=self.clock(), rng=self.rng)
                 db.session.commit()

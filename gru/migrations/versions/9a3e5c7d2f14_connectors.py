@@ -71,7 +71,7 @@ def upgrade():
         sa.UniqueConstraint('instance_pk', 'event_pk', name=op.f('uq_deliveries_instance_pk_event_pk')),
     )
     op.create_index('ix_deliveries_chain', 'deliveries', ['instance_pk', 'party_id', 'sequence'])
-    op.create_index('ix_deliveries_due', 'deliveries', ['next_attempt_at'],
+    op.create_index('ix_deliveries_due', 'deliveries', ['instance_pk', 'next_attempt_at'],
                     postgresql_where=sa.text(OPEN), sqlite_where=sa.text(OPEN))
     op.create_index('ix_deliveries_instance_status', 'deliveries', ['instance_pk', 'status'])
 
