@@ -88,9 +88,11 @@ def deliveries_job(app) -> None:
 
 
 def stop_deliveries(app) -> None:
+    """Stop the delivery loop (it records the sends in flight first)."""
     state = app.extensions.get("gru.connectors")
     if state is not None and state.dispatcher is not None:
-        state.dispatcher.stop()
+        state.dispatcher.stop(timeout=30)
+        state.dispatcher = None
 
 
 #: (job id, function of the app, setting giving its interval in seconds)
@@ -110,8 +112,12 @@ def build_scheduler(app, scheduler=None):
     """
     from apscheduler.schedulers.blocking import BlockingScheduler
 
+    from apscheduler.events import EVENT_SCHEDULER_SHUTDOWN
+
     if scheduler is None:
         scheduler = BlockingScheduler(timezone=timezone.utc)
+    # The delivery loop is a thread of its own: it ends with the scheduler.
+    scheduler.add_listener(lambda _event: stop_deliveries(app), EVENT_SCHEDULER_SHUTDOWN)
     for job_id, function, setting in JOBS:
         seconds = app.config[setting]
         if not isinstance(seconds, int) or seconds <= 0:
