@@ -7,7 +7,7 @@ name parties by id only. Each handler loads, calls one service, commits once, du
 from flask_smorest import Blueprint
 
 from gru.auth.bearer import require_scope
-from gru.connectors import dispatch, services
+from gru.connectors import deliveries, services
 from gru.connectors.schemas import (
     DeliveryListSchema,
     DeliveryQuerySchema,
@@ -60,7 +60,7 @@ def create_instance(body):
 @blp.response(200, StatusListSchema)
 def status():
     """Per instance: deliveries by status and lag (age of the oldest delivery not yet sent)."""
-    return {"items": dispatch.instance_status()}
+    return {"items": deliveries.instance_status()}
 
 
 @blp.route("/connectors/<string:name>", methods=["GET"])
@@ -101,9 +101,9 @@ def delete_instance(name):
 @blp.alt_response(404, "NOT_FOUND")
 def instance_deliveries(query, name):
     """The instance's deliveries, newest first; filters ``status``, ``party_id``."""
-    deliveries = dispatch.list_deliveries(instance_name=name, party_id=query.get("party_id"),
+    deliveries = deliveries.list_deliveries(instance_name=name, party_id=query.get("party_id"),
                                           status=query.get("status"), limit=query["limit"])
-    return {"items": [dispatch.delivery_document(delivery) for delivery in deliveries]}
+    return {"items": [deliveries.delivery_document(delivery) for delivery in deliveries]}
 
 
 @blp.route("/connectors/<string:name>/replay", methods=["POST"])
@@ -112,7 +112,7 @@ def instance_deliveries(query, name):
 @blp.alt_response(404, "NOT_FOUND")
 def replay_instance(name):
     """Send every dead delivery of the instance again."""
-    count = dispatch.replay_dead(name)
+    count = deliveries.replay_dead(name)
     db.session.commit()
     return {"replayed": count}
 
@@ -122,7 +122,7 @@ def replay_instance(name):
 @blp.response(200, DeliverySchema)
 @blp.alt_response(404, "NOT_FOUND")
 def read_delivery(delivery_id):
-    return dispatch.delivery_document(dispatch.get_delivery(delivery_id))
+    return deliveries.delivery_document(deliveries.get_delivery(delivery_id))
 
 
 @blp.route("/deliveries/<string:delivery_id>/replay", methods=["POST"])
@@ -132,9 +132,9 @@ def read_delivery(delivery_id):
 @blp.alt_response(422, "UNPROCESSABLE_ENTITY")
 def replay_delivery(delivery_id):
     """Send one dead delivery again."""
-    delivery = dispatch.replay_delivery(delivery_id)
+    delivery = deliveries.replay_delivery(delivery_id)
     db.session.commit()
-    return dispatch.delivery_document(delivery)
+    return deliveries.delivery_document(delivery)
 
 
 @blp.route("/parties/<uuid:party_id>/deliveries", methods=["GET"])
@@ -142,4 +142,4 @@ def replay_delivery(delivery_id):
 @blp.response(200, DeliveryListSchema)
 def party_deliveries(party_id):
     """Delivery status of one party's events, per instance in sequence order."""
-    return {"items": [dispatch.delivery_document(delivery, type_) for delivery, type_ in dispatch.party_status(party_id)]}
+    return {"items": [deliveries.delivery_document(delivery, type_) for delivery, type_ in deliveries.party_status(party_id)]}

@@ -129,7 +129,7 @@ def delete_command(name):
 @one_line_errors
 def status_command():
     """Deliveries per instance by status, and its lag (age of the oldest not yet sent)."""
-    from gru.connectors.dispatch import instance_status
+    from gru.connectors.deliveries import instance_status
 
     click.echo("instance\tpending\tretrying\tdelivered\tskipped\tdead\tlag_s")
     for row in instance_status():
@@ -148,7 +148,7 @@ def status_command():
 @one_line_errors
 def deliveries_command(instance_name, party_id, status, limit):
     """List deliveries, newest first: id, instance, event, party, sequence, status, attempts, last error."""
-    from gru.connectors.dispatch import list_deliveries
+    from gru.connectors.deliveries import list_deliveries
 
     for delivery in list_deliveries(instance_name=instance_name, party_id=party_id, status=status, limit=limit):
         click.echo("\t".join(str(item) for item in (
@@ -164,7 +164,7 @@ def deliveries_command(instance_name, party_id, status, limit):
 @one_line_errors
 def replay_command(delivery_id, instance_name, replay_all):
     """Send dead deliveries again: one (DELIVERY_ID), an instance's (--instance) or all (--all)."""
-    from gru.connectors.dispatch import replay_dead, replay_delivery
+    from gru.connectors.deliveries import replay_dead, replay_delivery
     from gru.errors import ValidationFailed
     from gru.extensions import db
 
