@@ -101,9 +101,9 @@ def delete_instance(name):
 @blp.alt_response(404, "NOT_FOUND")
 def instance_deliveries(query, name):
     """The instance's deliveries, newest first; filters ``status``, ``party_id``."""
-    deliveries = deliveries.list_deliveries(instance_name=name, party_id=query.get("party_id"),
-                                          status=query.get("status"), limit=query["limit"])
-    return {"items": [deliveries.delivery_document(delivery) for delivery in deliveries]}
+    found = deliveries.list_deliveries(instance_name=name, party_id=query.get("party_id"),
+                                       status=query.get("status"), limit=query["limit"])
+    return {"items": [deliveries.delivery_document(delivery) for delivery in found]}
 
 
 @blp.route("/connectors/<string:name>/replay", methods=["POST"])
