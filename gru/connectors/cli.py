@@ -179,6 +179,21 @@ def replay_command(delivery_id, instance_name, replay_all):
     click.echo(f"replayed {count} dead deliveries")
 
 
+@connectors_group.command("rekey")
+@with_appcontext
+@one_line_errors
+def rekey_command():
+    """Seal every instance's configuration under the newest key-encryption key version
+    (after `gru keys rotate`, before `gru keys retire`)."""
+    from gru.connectors.services import key_versions_in_use, rekey_instances
+    from gru.extensions import db
+
+    count = rekey_instances()
+    db.session.commit()
+    versions = ", ".join(f"v{version}: {n}" for version, n in sorted(key_versions_in_use().items())) or "none"
+    click.echo(f"connectors: {count} configurations sealed again; key versions in use: {versions}")
+
+
 @connectors_group.command("run")
 @with_appcontext
 @one_line_errors

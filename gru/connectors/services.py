@@ -181,6 +181,29 @@ def delete_instance(name):
     extension().forget_subscriptions()
 
 
+def rekey_instances():
+    """Seal every configuration under the current key-encryption key version; returns how
+    many were sealed under another one. Run after ``gru keys rotate`` (which re-wraps the
+    documents' data keys) and before ``gru keys retire``. The ``updated_at`` is left as it
+    is: the configuration itself does not change."""
+    current = _keys().current_version()
+    count = 0
+    for instance in db.session.scalars(select(ConnectorInstance).where(ConnectorInstance.kek_version != current)):
+        _seal(instance, decrypt_config(instance))
+        count += 1
+    db.session.flush()
+    return count
+
+
+def key_versions_in_use():
+    """``{key-encryption key version: instances}`` of the connector configurations."""
+    from sqlalchemy import func
+
+    return dict(db.session.execute(
+        select(ConnectorInstance.kek_version, func.count()).group_by(ConnectorInstance.kek_version)
+    ).all())
+
+
 def instance_document(instance):
     """The instance as read back by the CLI and the API: secrets masked."""
     cls = connector_types().get(instance.type)

@@ -38,6 +38,10 @@ def test_create_show_update_status_and_replay(initialised, tmp_path):  # noqa: F
     status = gru(initialised, "connectors", "status")
     assert status.stdout.splitlines()[1].split("\t")[:6] == ["ccas-webhook", "0", "0", "0", "0", "0"]
     assert gru(initialised, "connectors", "replay", "--all").stdout.strip() == "replayed 0 dead deliveries"
+    assert gru(initialised, "keys", "rotate").returncode == 0
+    rekeyed = gru(initialised, "connectors", "rekey")
+    assert rekeyed.stdout.strip() == "connectors: 1 configurations sealed again; key versions in use: v2: 1"
+    assert json.loads(gru(initialised, "connectors", "show", "ccas-webhook").stdout)["config"]["url"].endswith("/v2/events")
 
 
 def test_errors_are_one_line(initialised):  # noqa: F811
