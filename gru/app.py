@@ -120,6 +120,7 @@ def create_app(config=None):
 
     _register_models()
     _register_documents(app)
+    _register_connectors(app)
     _register_api(app)
     _register_oauth(app)
     register_error_handlers(app)
@@ -137,6 +138,7 @@ def create_app(config=None):
 def _register_models():
     """Import every package's models so that metadata and migrations see all tables."""
     import gru.audit.models  # noqa: F401
+    import gru.connectors.models  # noqa: F401
     import gru.auth.agents  # noqa: F401
     import gru.auth.models  # noqa: F401
     import gru.documents.models  # noqa: F401
@@ -150,8 +152,15 @@ def _register_documents(app):
     init_documents(app)
 
 
+def _register_connectors(app):
+    from gru.connectors import init_app as init_connectors
+
+    init_connectors(app)
+
+
 def _register_api(app):
     from gru.auth.admin_api import blp as admin_blueprint
+    from gru.connectors.api import blp as connectors_blueprint
     from gru.documents.admin_api import blp as vault_admin_blueprint
     from gru.documents.api import blp as documents_blueprint
     from gru.identity.api import blp as identity_blueprint
@@ -162,6 +171,7 @@ def _register_api(app):
     api.register_blueprint(documents_blueprint)
     api.register_blueprint(vault_admin_blueprint)
     api.register_blueprint(admin_blueprint)
+    api.register_blueprint(connectors_blueprint)
     app.extensions["gru.api"] = api
 
 

@@ -120,6 +120,7 @@ def register_commands(app):
     from gru.audit.cli import audit_group
     from gru.auth.agent_cli import agents_group
     from gru.auth.cli import contracts_group
+    from gru.connectors.cli import connectors_group
     from gru.documents.cli import documents_group, keys_group
     from gru.worker import worker_command
 
@@ -131,6 +132,7 @@ def register_commands(app):
     app.cli.add_command(audit_group)
     app.cli.add_command(documents_group)
     app.cli.add_command(keys_group)
+    app.cli.add_command(connectors_group)
     app.cli.add_command(worker_command)
 
 

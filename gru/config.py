@@ -90,13 +90,40 @@ DEFAULTS = {
     # {"VERSION": "base64url 32-byte key", ...}; the highest version wraps new data keys.
     # Default: none (the key file's key_encryption_keys).
     "GRU_KEY_ENCRYPTION_KEYS": None,
+    # -- connectors (gru/connectors) --
+    # Connector types to load, by their name in the `gru.connectors` entry-point group,
+    # comma- or space-separated. Instances of other types stay in the database, unused.
+    # Default: the built-in webhook, scim and null.
+    "GRU_CONNECTORS_ENABLED": "webhook,scim,null",
+    # Deliveries sent at the same time by one `gru worker` (threads); one connector
+    # instance uses at most half of them. Default: 8.
+    "GRU_CONNECTORS_CONCURRENCY": 8,
+    # Seconds each outbound HTTP call of a connector (token fetch included) may take. Default: 10.
+    "GRU_CONNECTORS_TIMEOUT": 10.0,
+    # Seconds after an event during which a failing delivery is retried; past it the
+    # delivery is dead (a dead letter, replayable). Default: 72 hours.
+    "GRU_CONNECTORS_RETRY_HORIZON": 72 * 3600,
+    # Seconds before the first retry; each next one waits twice as long (half of it random
+    # jitter), at most an hour. Default: 5.
+    "GRU_CONNECTORS_BACKOFF_BASE": 5.0,
+    # Deliveries claimed at most by one claim of a worker. Default: 100.
+    "GRU_CONNECTORS_BATCH_SIZE": 100,
+    # Seconds the worker waits before looking again for due deliveries when there were
+    # none. Default: 0.2.
+    "GRU_CONNECTORS_POLL_INTERVAL": 0.2,
+    # Seconds between two checks by `gru worker` that its delivery loop runs (it starts at
+    # once and is restarted if it died). Default: 30.
+    "GRU_CONNECTORS_JOB_INTERVAL": 30,
 }
 
 # Settings whose environment value is JSON rather than a plain string.
 _JSON_SETTINGS = {"GRU_TRUSTED_ISSUERS", "GRU_DOCUMENTS_RETENTION_DAYS", "GRU_KEY_ENCRYPTION_KEYS"}
 _INT_SETTINGS = {"GRU_CONTRACT_CACHE_SECONDS", "GRU_ACCESS_TOKEN_LIFETIME", "GRU_PAGE_SIZE", "GRU_PAGE_SIZE_MAX",
                  "GRU_JOURNAL_SEAL_INTERVAL", "GRU_AGENT_SESSION_MINUTES", "GRU_DOCUMENTS_MAX_BYTES",
-                 "GRU_DOCUMENTS_CLAMD_TIMEOUT", "GRU_DOCUMENTS_JOB_INTERVAL"}
+                 "GRU_DOCUMENTS_CLAMD_TIMEOUT", "GRU_DOCUMENTS_JOB_INTERVAL",
+                 "GRU_CONNECTORS_CONCURRENCY", "GRU_CONNECTORS_RETRY_HORIZON", "GRU_CONNECTORS_BATCH_SIZE",
+                 "GRU_CONNECTORS_JOB_INTERVAL"}
+_FLOAT_SETTINGS = {"GRU_CONNECTORS_TIMEOUT", "GRU_CONNECTORS_BACKOFF_BASE", "GRU_CONNECTORS_POLL_INTERVAL"}
 
 
 def load_settings(overrides=None):
@@ -110,6 +137,8 @@ def load_settings(overrides=None):
             settings[name] = json.loads(raw)
         elif name in _INT_SETTINGS:
             settings[name] = int(raw)
+        elif name in _FLOAT_SETTINGS:
+            settings[name] = float(raw)
         else:
             settings[name] = raw
     settings.update(overrides or {})

@@ -7,8 +7,9 @@ rolled back and logged, and the scheduler goes on: the next run tries again.
 
 Jobs today: sealing the access journal (X-Road message log: a signed checkpoint of the hash
 chain at regular intervals bounds what a cut tail can hide); the documents job (flag
-expired documents, then purge those past retention). Deliveries will be added to
-:data:`JOBS` the same way.
+expired documents, then purge those past retention); deliveries (claim due deliveries,
+send them, record the outcome: a loop thread of :mod:`gru.connectors.runner` that this
+job keeps alive).
 """
 
 import logging
@@ -67,10 +68,38 @@ def documents_job(app) -> None:
         log.info("documents: %d flagged proof expired, %d purged", len(expired), len(purged))
 
 
+def deliveries_job(app) -> None:
+    """Keep the delivery loop running (gru.connectors.runner); never raises.
+
+    The loop claims, sends and records continuously in a thread of its own (a poll every
+    GRU_CONNECTORS_POLL_INTERVAL when nothing is due), so that a change reaches the
+    applications within a second; this job, every GRU_CONNECTORS_JOB_INTERVAL seconds,
+    starts it, restarts it if it died, and logs the deliveries' status.
+    """
+    from gru.connectors.runner import DeliveryLoop
+
+    state = app.extensions["gru.connectors"]
+    if state.dispatcher is None or not state.dispatcher.is_alive():
+        if state.dispatcher is not None:
+            log.error("deliveries: the delivery loop had stopped; starting it again")
+        state.dispatcher = DeliveryLoop(app)
+        state.dispatcher.start()
+        log.info("deliveries: loop started")
+
+
+def stop_deliveries(app) -> None:
+    """Stop the delivery loop (it records the sends in flight first)."""
+    state = app.extensions.get("gru.connectors")
+    if state is not None and state.dispatcher is not None:
+        state.dispatcher.stop(timeout=30)
+        state.dispatcher = None
+
+
 #: (job id, function of the app, setting giving its interval in seconds)
 JOBS = (
     ("journal-seal", seal_journal_job, "GRU_JOURNAL_SEAL_INTERVAL"),
     ("documents", documents_job, "GRU_DOCUMENTS_JOB_INTERVAL"),
+    ("deliveries", deliveries_job, "GRU_CONNECTORS_JOB_INTERVAL"),
 )
 
 
@@ -83,8 +112,12 @@ def build_scheduler(app, scheduler=None):
     """
     from apscheduler.schedulers.blocking import BlockingScheduler
 
+    from apscheduler.events import EVENT_SCHEDULER_SHUTDOWN
+
     if scheduler is None:
         scheduler = BlockingScheduler(timezone=timezone.utc)
+    # The delivery loop is a thread of its own: it ends with the scheduler.
+    scheduler.add_listener(lambda _event: stop_deliveries(app), EVENT_SCHEDULER_SHUTDOWN)
     for job_id, function, setting in JOBS:
         seconds = app.config[setting]
         if not isinstance(seconds, int) or seconds <= 0:
@@ -102,7 +135,7 @@ def build_scheduler(app, scheduler=None):
 @one_line_errors
 def worker_command():
     """Run the scheduler: journal seals (GRU_JOURNAL_SEAL_INTERVAL), document expiry and purge
-    (GRU_DOCUMENTS_JOB_INTERVAL)."""
+    (GRU_DOCUMENTS_JOB_INTERVAL), deliveries to connectors (GRU_CONNECTORS_*)."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
     app = current_app._get_current_object()
@@ -114,4 +147,5 @@ def worker_command():
     except (KeyboardInterrupt, SystemExit):
         if scheduler.running:
             scheduler.shutdown(wait=False)
+        stop_deliveries(app)
         log.info("worker: stopped")

@@ -76,7 +76,7 @@ def test_purge_dry_run_then_real(client, headers, upload, person):
     assert_problem(client.get(f"/api/v1/documents/{old}/content", headers=headers), 404)
     listed = client.get(f"/api/v1/parties/{person.id}/documents", headers=headers).get_json()["items"]
     assert [item["id"] for item in listed] == [recent]
-    assert [event.type for event in events_of(person.id)] == ["document.purged"]
+    assert [event.type for event in events_of(person.id) if event.type.startswith("document.")] == ["document.purged"]
     assert retention.purge_documents() == []
 
 

@@ -71,8 +71,9 @@ def test_baseline_without_encryption_stores_plaintext(person, memory_storage, va
 def test_events_are_numbered_per_party(person):
     first = record_event(db.session, "document.verified", person, {"a": 1})
     second = record_event(db.session, "document.expired", person, {"b": 2})
-    assert (first.sequence, second.sequence) == (1, 2)
-    assert [event.type for event in events_of(person.id)] == ["document.verified", "document.expired"]
+    # sequence 1 is the person's party.created
+    assert (first.sequence, second.sequence) == (2, 3)
+    assert [event.type for event in events_of(person.id)] == ["party.created", "document.verified", "document.expired"]
     with pytest.raises(ValueError):
         record_event(db.session, "Document Verified", person, {})
     assert db.session.scalar(select(Document.pk)) is None

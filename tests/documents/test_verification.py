@@ -40,7 +40,7 @@ def test_identity_card_checked_in_original_raises_the_pivot_to_500(client, heade
         assert "proof_expired" not in provenance[key]
     (event,) = events_of(person.id, "document.verified")
     assert event.data["certified"] == ["birth_date", "birth_place", "family_name", "given_names", "sex"]
-    assert event.sequence == 1
+    assert event.sequence == 3  # after party.created, then party.updated by the verification
     (entry,) = db.session.scalars(select(JournalEntry).where(JournalEntry.action == "documents:document:verify"))
     assert f"document:{document_id}" in entry.attribute_keys and "family_name" in entry.attribute_keys
 
@@ -81,7 +81,7 @@ def test_rejection_needs_a_reason_and_certifies_nothing(client, headers, upload,
     assert body["document"]["status"] == "rejected"
     assert body["document"]["verification"]["reason"] == "Photo illisible"
     assert record(client, headers, person.id)["provenance"]["family_name"]["level"] == 100
-    assert [event.type for event in events_of(person.id)] == ["document.rejected"]
+    assert [event.type for event in events_of(person.id) if event.type.startswith("document.")] == ["document.rejected"]
 
 
 @pytest.mark.parametrize("body", [

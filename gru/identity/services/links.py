@@ -9,6 +9,7 @@ from datetime import date
 from sqlalchemy import or_, select
 
 from gru.errors import Conflict, NotFound, ValidationFailed
+from gru.events.services import record_event
 from gru.extensions import db
 from gru.identity.models import HistoryEntry, Link
 from gru.identity.services.parties import check_if_match, get_party_for
@@ -73,6 +74,7 @@ def create_link(*, person_id, kind, target_id, role, starts_on=None, ends_on=Non
     db.session.add(link)
     db.session.flush()
     _record(link, "created", None, link_summary(link), channel, actor)
+    _record_events("link.created", link)
     return link
 
 
@@ -95,6 +97,7 @@ def end_link(link_id, if_match, ends_on, channel, actor):
     link.ends_on = ends_on
     db.session.flush()
     _record(link, "ended", before, link_summary(link), channel, actor)
+    _record_events("link.ended", link)
     return link
 
 
@@ -137,6 +140,13 @@ def _record(link, action, old, new, channel, actor):
             )
         )
     db.session.flush()
+
+
+def _record_events(type_, link):
+    """Outbox: one event per party of the link, each in its own party's sequence."""
+    summary = link_summary(link)
+    for party in (link.person, link.target):
+        record_event(db.session, type_, party, {"link": summary})
 
 
 __all__ = ["create_link", "end_link", "get_link", "links_of", "link_summary"]

@@ -8,6 +8,7 @@ from sqlalchemy import exists, select
 
 from gru.bulk_sql import insert_returning_pks, insert_rows
 from gru.errors import InvalidValue, NotFound, PreconditionFailed, PreconditionRequired, ValidationFailed
+from gru.events.services import record_event, record_events
 from gru.extensions import db
 from gru.identity.catalogue import PARTY_KINDS
 from gru.identity.models import AttributeValue, CrossReference, GoldenValue, Identifier, Party, utcnow
@@ -31,7 +32,10 @@ def create_party(kind, attributes, provenance, actor):
     now = utcnow()
     party = Party(id=uuid.uuid4(), kind=kind, version=1, status="active", created_at=now, updated_at=now)
     db.session.add(party)
-    record_values(party, checked, provenance, actor, outcomes)
+    changed = record_values(party, checked, provenance, actor, outcomes)
+    # Outbox (STYLE.md habit 3): the event is written in the change's transaction.
+    record_events(db.session, [("party.created", party.id, kind, {"kind": kind, "attributes": sorted(changed)})],
+                  new_parties=True)
     return party, outcomes
 
 
@@ -91,6 +95,11 @@ def create_parties(kind, attribute_sets, provenance, actor):
              "lookup": lookup}
             for value, value_pk, lookup in zip(values, value_pks, lookups)
         ])
+    record_events(db.session, [
+        ("party.created", party_id, kind,
+         {"kind": kind, "attributes": sorted(key for key, outcome in outcomes.items() if outcome.status == UPDATED)})
+        for party_id, (_checked, outcomes) in zip(ids, checked_sets)
+    ], new_parties=True)
     return [(party_id, outcomes) for party_id, (_checked, outcomes) in zip(ids, checked_sets)]
 
 
@@ -128,6 +137,8 @@ def update_party(party_id, if_match, attributes, provenance, actor):
     if changed or any(outcome.status != UPDATED for outcome in outcomes.values()):
         touch(party)
     db.session.flush()
+    if changed:
+        record_event(db.session, "party.updated", party, {"attributes": sorted(changed)})
     return party, outcomes
 
 

@@ -11,6 +11,7 @@ from stdnum.exceptions import ValidationError as StdnumError
 from stdnum.fr import nir
 
 from gru.errors import Conflict, Forbidden, InvalidValue, NotFound, ValidationFailed
+from gru.events.services import record_event
 from gru.extensions import db
 from gru.identity import validators
 from gru.identity.models import CrossReference, HistoryEntry, Identifier, Party
@@ -62,6 +63,7 @@ def add_identifier(party_id, type_, raw_value, channel, actor):
     _record(party, "identifier", type_, "added", None, value, channel, actor)
     touch(party)
     db.session.flush()
+    record_event(db.session, "identifier.changed", party, {"type": type_, "action": "added"})
     return identifier, True
 
 
@@ -78,6 +80,7 @@ def remove_identifier(party_id, type_, value, channel, actor):
     _record(party, "identifier", type_, "removed", value, None, channel, actor)
     touch(party)
     db.session.flush()
+    record_event(db.session, "identifier.changed", party, {"type": type_, "action": "removed"})
 
 
 def identifiers_of(party):
@@ -119,6 +122,8 @@ def add_cross_reference(party_id, application_code, local_id, channel, actor):
     _record(party, "xref", application_code, "added", None, local_id, channel, actor)
     touch(party)
     db.session.flush()
+    record_event(db.session, "xref.changed", party,
+                 {"application": application_code, "action": "added", "author": {"type": actor.type, "id": actor.id}})
     return reference, True
 
 
@@ -139,6 +144,8 @@ def remove_cross_reference(party_id, application_code, local_id, channel, actor)
     _record(party, "xref", application_code, "removed", local_id, None, channel, actor)
     touch(party)
     db.session.flush()
+    record_event(db.session, "xref.changed", party,
+                 {"application": application_code, "action": "removed", "author": {"type": actor.type, "id": actor.id}})
 
 
 def cross_references_of(party):
