@@ -255,3 +255,18 @@ def key_provider_for(config):
     if config.get("GRU_KEY_ENCRYPTION_KEYS"):
         return EnvironmentKeyProvider(config["GRU_KEY_ENCRYPTION_KEYS"])
     return KeyFileProvider(config["GRU_KEY_FILE"])
+
+
+#: ``app.extensions`` key: the packages whose secrets the key-encryption keys wrap besides
+#: the vault's data keys, as ``{name: usage}``, ``usage()`` giving ``{version: count}``
+KEY_USERS = "gru.key_users"
+
+
+def register_key_user(app, name, usage):
+    """Tell ``gru keys retire`` that ``name`` (e.g. the connectors' configurations) has
+    secrets wrapped by key-encryption keys: a version still in its ``usage()`` is kept."""
+    app.extensions.setdefault(KEY_USERS, {})[name] = usage
+
+
+def key_users(app):
+    return app.extensions.get(KEY_USERS, {})

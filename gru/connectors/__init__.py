@@ -41,5 +41,9 @@ def init_app(app):
     from gru.connectors.dispatch import fan_out
     from gru.events.services import on_events_recorded
 
+    from gru.connectors.services import key_versions_in_use
+    from gru.crypto import register_key_user
+
     app.extensions["gru.connectors"] = ConnectorsState(app)
+    register_key_user(app, "connectors", key_versions_in_use)
     on_events_recorded(fan_out)

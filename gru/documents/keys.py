@@ -3,14 +3,18 @@
 ``gru keys rotate`` makes a new KEK version (in the key file; with keys from the
 environment, the operator adds it there first) and re-wraps every data key with it. The
 content is not re-encrypted: only the 60-byte wrapped keys change, in batches. A version
-can be retired only when no data key is wrapped by it any more (NIST SP 800-57 part 1
-section 8.2.4: a key leaves service when nothing needs it).
+can be retired only when no data key is wrapped by it any more, nor any secret of another
+package registered with :func:`gru.crypto.register_key_user` (the connectors'
+configurations) (NIST SP 800-57 part 1 section 8.2.4: a key leaves service when nothing
+needs it).
 """
 
 from dataclasses import dataclass
 
+from flask import current_app
 from sqlalchemy import bindparam, func, select, update
 
+from gru.crypto import key_users
 from gru.documents import vault
 from gru.documents.encryption import Rewrapper
 from gru.documents.models import Document
@@ -85,5 +89,10 @@ def retire_key(version):
     used = key_usage().get(version, 0)
     if used:
         raise Conflict(f"Version {version} still wraps {used} data keys: run `gru keys rotate` first.")
+    for name, usage in key_users(current_app).items():
+        used = usage().get(version, 0)
+        if used:
+            raise Conflict(f"Version {version} still seals {used} {name}: re-seal them under the newest key first "
+                           f"(`gru {name} rekey`).")
     provider.retire(version)
     return version

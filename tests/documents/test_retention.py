@@ -129,3 +129,21 @@ def test_environment_keys_rotate_to_the_highest_version(upload, vault, monkeypat
         key_service.retire_key(1)
     with pytest.raises(ConfigurationError):
         EnvironmentKeyProvider({"1": b64(b"short")})
+
+
+def test_a_version_sealing_connector_configurations_cannot_be_retired(db_session, memory_keys, monkeypatch):
+    """Retiring a key-encryption key that still seals a connector's configuration would
+    lose its secrets: refused until ``gru connectors rekey`` seals them again."""
+    from gru.connectors import services as connector_service
+    from tests.factories.auth import make_application
+
+    monkeypatch.setattr(connector_service, "_keys", lambda: memory_keys)
+    make_application("cafat")
+    connector_service.create_instance("cafat-null", "null", "cafat", {})
+    memory_keys.create_version()
+
+    with pytest.raises(Conflict, match="still seals 1 connectors"):
+        key_service.retire_key(1)
+    assert connector_service.rekey_instances() == 1
+    key_service.retire_key(1)
+    assert list(memory_keys.keys()) == [2]
