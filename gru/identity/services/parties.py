@@ -10,6 +10,7 @@ from gru.errors import InvalidValue, NotFound, PreconditionFailed, PreconditionR
 from gru.extensions import db
 from gru.identity.catalogue import PARTY_KINDS
 from gru.identity.models import AttributeValue, CrossReference, GoldenValue, Identifier, Party, utcnow
+from gru.identity.search import index as search_index
 from gru.identity.services.context import catalogue
 from gru.identity.services.values import UNCHANGED, UPDATED, AttributeOutcome, check_attributes, record_values
 
@@ -90,6 +91,10 @@ def create_parties(kind, attribute_sets, provenance, actor):
              "lookup": lookup}
             for value, value_pk, lookup in zip(values, value_pks, lookups)
         ])
+    golden = {pk: {} for pk in party_pks}
+    for value in values:
+        golden[value["party_pk"]][value["attribute_key"]] = value["value"]
+    search_index.index_parties(connection, [(pk, kind, golden[pk]) for pk in party_pks])
     return [(party_id, outcomes) for party_id, (_checked, outcomes) in zip(ids, checked_sets)]
 
 

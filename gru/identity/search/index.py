@@ -1,0 +1,148 @@
+"""Keeping the search index in step with golden values, in the same transaction.
+
+:func:`note_change` is called by value recording (:func:`gru.identity.services.values.record_values`)
+for a party whose golden values changed; after the session's next flush (when the
+party has its primary key) the party's rows are rewritten on the flush's connection.
+The bulk path (:func:`gru.identity.services.parties.create_parties`, imports) calls
+:func:`index_parties` directly. A merged or erased party leaves the index
+(:func:`remove_parties`); ``gru search reindex`` rebuilds it from the golden values.
+"""
+
+from sqlalchemy import delete, event, insert, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from gru.dbtypes import utcnow
+from gru.identity import names
+from gru.identity.search.models import PartySearchEntry, PartySearchToken, SearchTermKey
+
+_TOKENS = PartySearchToken.__table__
+_KEYS = SearchTermKey.__table__
+_ENTRIES = PartySearchEntry.__table__
+_PENDING = "gru.search.pending"
+MAX_TOKEN = 64
+
+#: index field of each name attribute
+NAME_FIELDS = {"family_name": "family_name", "usage_name": "usage_name", "given_names": "given_names",
+               "name": "name", "legal_name": "name"}
+ORGANISATION_KINDS = ("association", "company", "household")
+IDENTIFIER_KEYS = ("siren", "siret", "ridet", "rna")
+
+
+def birth_date_token(birth_date):
+    return "d" + birth_date.replace("-", "")
+
+
+def profile_of(kind, attributes):
+    """The folded profile of a party, from its golden ``{attribute: value}``."""
+    profile = {}
+    if kind == "person":
+        family, usage = attributes.get("family_name"), attributes.get("usage_name")
+        if family:
+            birth, usage_in_family = names.split_civil_name(family)
+            family, usage = birth, usage or usage_in_family
+        profile.update({
+            "family": names.fold(family), "usage": names.fold(usage), "given": names.fold(attributes.get("given_names")),
+        })
+        for key in ("birth_date", "birth_place", "birth_country", "sex"):
+            if attributes.get(key):
+                profile[key] = attributes[key]
+    else:
+        raw = attributes.get("legal_name") or attributes.get("name")
+        profile["name"] = names.organisation_name(raw) if raw else ""
+        for key in IDENTIFIER_KEYS:
+            if attributes.get(key):
+                profile[key] = attributes[key]
+    if attributes.get("email"):
+        profile["email"] = str(attributes["email"]).casefold()
+    phones = [attributes[key] for key in ("mobile_phone", "landline_phone", "phone") if attributes.get(key)]
+    if phones:
+        profile["phones"] = phones
+    address = attributes.get("postal_address")
+    if isinstance(address, dict):
+        profile["address"] = {
+            "line": names.fold(" ".join(address.get("lines", []))),
+            "postal_code": address.get("postal_code"),
+            "commune": address.get("commune_insee") or names.fold(address.get("commune_name")),
+        }
+    return profile
+
+
+def tokens_of(kind, profile):
+    """``[(field, token)]`` indexed for a profile."""
+    rows = []
+    if kind == "person":
+        for field, key in (("family_name", "family"), ("usage_name", "usage"), ("given_names", "given")):
+            rows.extend((field, token[:MAX_TOKEN]) for token in names.name_tokens(profile.get(key)))
+        if profile.get("birth_date"):
+            rows.append(("birth_date", birth_date_token(profile["birth_date"])))
+    else:
+        rows.extend(("name", token[:MAX_TOKEN]) for token in names.organisation_tokens(profile.get("name")))
+    return list(dict.fromkeys(rows))
+
+
+def note_change(party):
+    """Index ``party`` again after the session's next flush (it may have no pk yet)."""
+    from gru.extensions import db
+
+    db.session.info.setdefault(_PENDING, {})[id(party)] = party
+
+
+def index_parties(connection, items):
+    """Rewrite the index rows of ``[(party_pk, kind, golden attributes)]``."""
+    if not items:
+        return
+    pks = [pk for pk, _kind, _attributes in items]
+    remove_parties(connection, pks)
+    now = utcnow()
+    token_rows, entry_rows, terms = [], [], set()
+    for pk, kind, attributes in items:
+        profile = profile_of(kind, attributes)
+        for field, token in tokens_of(kind, profile):
+            token_rows.append({"party_pk": pk, "field": field, "token": token})
+            if field != "birth_date":
+                terms.add(token)
+        entry_rows.append({"party_pk": pk, "kind": kind, "profile": profile, "is_dedup_pending": True,
+                           "indexed_at": now})
+    connection.execute(insert(_ENTRIES), entry_rows)
+    if token_rows:
+        connection.execute(insert(_TOKENS), token_rows)
+    _add_terms(connection, terms)
+
+
+def remove_parties(connection, pks):
+    for start in range(0, len(pks), 500):
+        chunk = pks[start:start + 500]
+        connection.execute(delete(_TOKENS).where(_TOKENS.c.party_pk.in_(chunk)))
+        connection.execute(delete(_ENTRIES).where(_ENTRIES.c.party_pk.in_(chunk)))
+
+
+def _add_terms(connection, terms):
+    """Add the vocabulary terms not known yet, under each of their deletion keys."""
+    terms = sorted(terms)
+    known = set()
+    for start in range(0, len(terms), 500):
+        chunk = terms[start:start + 500]
+        known.update(connection.execute(
+            select(_KEYS.c.term).where(_KEYS.c.key.in_(chunk), _KEYS.c.term == _KEYS.c.key)
+        ).scalars())
+    rows = [{"key": key, "term": term} for term in terms if term not in known for key in names.deletion_keys(term)]
+    if not rows:
+        return
+    dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
+    for start in range(0, len(rows), 5000):
+        connection.execute(dialect.insert(_KEYS).on_conflict_do_nothing(), rows[start:start + 5000])
+
+
+def _golden_of(party):
+    return {golden.attribute_key: golden.value.value for golden in party.golden if golden.value.value is not None}
+
+
+@event.listens_for(Session, "after_flush")
+def _index_after_flush(session, _flush_context):
+    pending = session.info.pop(_PENDING, None)
+    if not pending:
+        return
+    items = [(party.pk, party.kind, _golden_of(party)) for party in pending.values()
+             if party.pk is not None and party.status == "active"]
+    index_parties(session.connection(), items)

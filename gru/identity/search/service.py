@@ -1,0 +1,198 @@
+"""Finding parties: typo-tolerant search for agents and applications, and matching.
+
+Both run in two steps (issue 6, "Search"; team guidance "Index design"):
+
+1. **candidates**: each query token, and every vocabulary term one edit away from it
+   (symmetric-deletion keys, :func:`gru.identity.names.deletion_keys`), is looked up in
+   ``party_search_tokens`` with indexed equality; the parties sharing the most tokens
+   (and the birth date, when given) are kept, at most :data:`CANDIDATES`;
+2. **re-ranking**: those few are compared with Jaro-Winkler (rapidfuzz) on folded names,
+   the birth date and the commune as boosters; matching uses the pairwise comparison of
+   :mod:`gru.identity.matching` instead.
+
+Only plain B-tree lookups: the same candidates, scores and order on SQLite and PostgreSQL.
+"""
+
+from dataclasses import dataclass
+
+from rapidfuzz.distance import OSA
+from sqlalchemy import func, or_, select
+
+from gru.errors import ValidationFailed
+from gru.extensions import db
+from gru.identity import matching, names
+from gru.identity.models import GoldenValue, Identifier
+from gru.identity.search.index import (
+    IDENTIFIER_KEYS,
+    birth_date_token,
+    profile_of,
+    tokens_of,
+)
+from gru.identity.search.models import PartySearchEntry, PartySearchToken, SearchTermKey
+from gru.identity.validators import birth_date as validate_birth_date
+
+CANDIDATES = 200
+MATCH_CANDIDATES = 100
+PERSON_FIELDS = ("family_name", "usage_name", "given_names")
+ORGANISATION_FIELDS = ("name",)
+MIN_SIMILARITY = 0.8
+
+
+@dataclass
+class Hit:
+    party_pk: int
+    score: float
+    reasons: list
+
+
+def expand(tokens):
+    """``{query token: {term: "exact" | "typo"}}``: the known terms at most one edit away."""
+    expanded = {token: {token: "exact"} for token in tokens}
+    keys = {}
+    for token in tokens:
+        if len(token) >= names.MIN_FUZZY_LENGTH:
+            for key in names.deletion_keys(token):
+                keys.setdefault(key, set()).add(token)
+    if not keys:
+        return expanded
+    rows = db.session.execute(
+        select(SearchTermKey.key, SearchTermKey.term).where(SearchTermKey.key.in_(sorted(keys)))
+    ).all()
+    for key, term in rows:
+        for token in keys[key]:
+            if term != token and OSA.distance(token, term) <= 1:
+                expanded[token].setdefault(term, "typo")
+    return expanded
+
+
+def candidate_pks(terms, fields, limit, extra_tokens=()):
+    """Parties sharing the most of ``terms`` (in ``fields``) and ``extra_tokens``."""
+    conditions = [PartySearchToken.token.in_(sorted(terms)) & PartySearchToken.field.in_(fields)] if terms else []
+    if extra_tokens:
+        conditions.append(PartySearchToken.token.in_(sorted(extra_tokens)))
+    if not conditions:
+        return []
+    hits = func.count().label("hits")
+    query = (
+        select(PartySearchToken.party_pk, hits)
+        .where(or_(*conditions))
+        .group_by(PartySearchToken.party_pk)
+        .order_by(hits.desc(), PartySearchToken.party_pk)
+        .limit(limit)
+    )
+    return [row.party_pk for row in db.session.execute(query)]
+
+
+def entries_of(pks, kinds):
+    if not pks:
+        return []
+    query = select(PartySearchEntry).where(PartySearchEntry.party_pk.in_(pks))
+    if kinds is not None:
+        query = query.where(PartySearchEntry.kind.in_(kinds))
+    return list(db.session.scalars(query))
+
+
+def search(q, *, fields, kinds=None, birth_date=None, commune=None, limit=20):
+    """Parties whose names match the free text ``q``, best first, each with its reasons.
+
+    ``fields`` are the name fields the caller may search; ``kinds`` the party kinds it
+    covers. The birth date (``YYYY-MM-DD``, ``00`` for unknown parts) and the commune
+    (INSEE code of birth place or address) raise or lower the score; they do not filter.
+    """
+    tokens = names.query_tokens(q or "")
+    if not tokens:
+        raise ValidationFailed({"q": ["Give at least one name of two letters or more."]})
+    if birth_date is not None:
+        try:
+            birth_date = validate_birth_date(birth_date)
+        except Exception as error:  # InvalidValue
+            raise ValidationFailed({"birth_date": [getattr(error, "detail", str(error))]}) from None
+    expanded = expand(tokens)
+    terms = {term for variants in expanded.values() for term in variants}
+    extra = {birth_date_token(birth_date)} if birth_date else set()
+    pks = candidate_pks(terms, fields, CANDIDATES, extra)
+    hits = [_rank(entry, tokens, expanded, fields, birth_date, commune) for entry in entries_of(pks, kinds)]
+    hits = [hit for hit in hits if hit is not None]
+    hits.sort(key=lambda hit: (-hit.score, hit.party_pk))
+    return hits[:limit]
+
+
+def _rank(entry, tokens, expanded, fields, birth_date, commune):
+    candidate = [(field, token) for field, token in tokens_of(entry.kind, entry.profile)
+                 if field in fields]
+    if not candidate:
+        return None
+    reasons, total = [], 0.0
+    for token in tokens:
+        best_field, best_sim, best_term = None, 0.0, None
+        for field, term in candidate:
+            sim = 1.0 if term == token else matching.similarity(token, term)
+            if sim > best_sim:
+                best_field, best_sim, best_term = field, sim, term
+        if best_sim < MIN_SIMILARITY:
+            reasons.append({"query": token, "agreement": "none"})
+            continue
+        agreement = "exact" if best_sim == 1.0 else "typo" if best_term in expanded[token] else "similar"
+        reasons.append({"query": token, "field": best_field, "agreement": agreement, "similarity": round(best_sim, 3)})
+        total += best_sim
+    name_score = total / len(tokens)
+    if name_score == 0:
+        return None
+    primary = _primary_words(entry.profile)
+    covered = sum(1 for term in primary if any(matching.similarity(term, token) >= 0.88 for token in tokens))
+    coverage = covered / len(primary) if primary else 0.0
+    score = 0.75 * name_score + 0.25 * coverage
+    profile = entry.profile
+    if birth_date:
+        level = matching.compare_birth_dates(birth_date, profile.get("birth_date"))
+        bonus = {"exact": 0.3, "compatible": 0.15, "typo": 0.05, "different": -0.3}.get(level, 0.0)
+        score += bonus
+        reasons.append({"field": "birth_date", "agreement": level})
+    if commune:
+        places = {profile.get("birth_place"), (profile.get("address") or {}).get("commune")}
+        if commune in places:
+            score += 0.1
+            reasons.append({"field": "commune", "agreement": "exact"})
+    return Hit(entry.party_pk, round(score, 4), reasons)
+
+
+def _primary_words(profile):
+    """The words a full query would name: birth name (or organisation name) and given names."""
+    text = " ".join(filter(None, (profile.get("family"), profile.get("given"), profile.get("name"))))
+    return {word for word in text.split() if word not in names.PARTICLES and len(word) >= names.MIN_TOKEN_LENGTH}
+
+
+def match(kind, attributes, *, kinds=None, limit=10, exclude_pk=None):
+    """Candidates for the identity ``attributes`` (already validated), best first:
+    ``[(party_pk, Comparison)]``, those the comparison calls ``none`` left out."""
+    profile = profile_of(kind, attributes)
+    rows = tokens_of(kind, profile)
+    name_terms = [token for field, token in rows if field != "birth_date"]
+    extra = {token for field, token in rows if field == "birth_date"}
+    expanded = expand(name_terms)
+    terms = {term for variants in expanded.values() for term in variants}
+    fields = PERSON_FIELDS if kind == "person" else ORGANISATION_FIELDS
+    pks = candidate_pks(terms, fields, MATCH_CANDIDATES, extra)
+    if kind != "person":
+        pks = list(dict.fromkeys(identified_pks(attributes) + pks))
+    results = []
+    for entry in entries_of([pk for pk in pks if pk != exclude_pk], [kind]):
+        comparison = matching.compare(kind, profile, entry.profile)
+        if comparison.decision != "none":
+            results.append((entry.party_pk, comparison))
+    results.sort(key=lambda item: (-item[1].weight, item[0]))
+    return results[:limit]
+
+
+def identified_pks(attributes):
+    """Organisations holding one of the SIRET, SIREN, RIDET or RNA given."""
+    pks = []
+    for key in IDENTIFIER_KEYS:
+        value = attributes.get(key)
+        if not value:
+            continue
+        pks.extend(db.session.scalars(
+            select(GoldenValue.party_pk).where(GoldenValue.attribute_key == key, GoldenValue.lookup == str(value))
+        ))
+        pks.extend(db.session.scalars(select(Identifier.party_pk).where(Identifier.type == key, Identifier.value == str(value))))
+    return pks
