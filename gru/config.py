@@ -82,6 +82,9 @@ DEFAULTS = {
     # Seconds between two runs of the document jobs of `gru worker` (expiry flags, then the
     # purge of documents past retention). Default: one hour.
     "GRU_DOCUMENTS_JOB_INTERVAL": 3600,
+    # Seconds between two runs of the duplicate-detection job of `gru worker`, which
+    # proposes suspected pairs for the parties changed since its last run. Default: 5 min.
+    "GRU_DUPLICATES_JOB_INTERVAL": 300,
     # Encrypt document content (envelope encryption, AES-256-GCM). Always on; "false" exists
     # only for the benchmark's baseline (scripts/bench/vault.py) and must never be used
     # with real documents.
@@ -96,7 +99,8 @@ DEFAULTS = {
 _JSON_SETTINGS = {"GRU_TRUSTED_ISSUERS", "GRU_DOCUMENTS_RETENTION_DAYS", "GRU_KEY_ENCRYPTION_KEYS"}
 _INT_SETTINGS = {"GRU_CONTRACT_CACHE_SECONDS", "GRU_ACCESS_TOKEN_LIFETIME", "GRU_PAGE_SIZE", "GRU_PAGE_SIZE_MAX",
                  "GRU_JOURNAL_SEAL_INTERVAL", "GRU_AGENT_SESSION_MINUTES", "GRU_DOCUMENTS_MAX_BYTES",
-                 "GRU_DOCUMENTS_CLAMD_TIMEOUT", "GRU_DOCUMENTS_JOB_INTERVAL"}
+                 "GRU_DOCUMENTS_CLAMD_TIMEOUT", "GRU_DOCUMENTS_JOB_INTERVAL",
+                 "GRU_DUPLICATES_JOB_INTERVAL"}
 
 
 def load_settings(overrides=None):

@@ -146,3 +146,30 @@ def _index_after_flush(session, _flush_context):
     items = [(party.pk, party.kind, _golden_of(party)) for party in pending.values()
              if party.pk is not None and party.status == "active"]
     index_parties(session.connection(), items)
+
+
+def rebuild(batch_size=2000):
+    """Index every active party again from its golden values (``gru search reindex``);
+    returns the number of parties indexed."""
+    from gru.extensions import db
+    from gru.identity.models import AttributeValue, GoldenValue, Party
+
+    connection = db.session.connection()
+    last, count = 0, 0
+    while True:
+        parties = connection.execute(
+            select(Party.pk, Party.kind).where(Party.pk > last, Party.status == "active")
+            .order_by(Party.pk).limit(batch_size)).all()
+        if not parties:
+            return count
+        pks = [pk for pk, _kind in parties]
+        golden = {pk: {} for pk in pks}
+        for party_pk, key, value in connection.execute(
+                select(GoldenValue.party_pk, GoldenValue.attribute_key, AttributeValue.value)
+                .join(AttributeValue, AttributeValue.pk == GoldenValue.value_pk)
+                .where(GoldenValue.party_pk.in_(pks))):
+            if value is not None:
+                golden[party_pk][key] = value
+        index_parties(connection, [(pk, kind, golden[pk]) for pk, kind in parties])
+        count += len(parties)
+        last = pks[-1]
