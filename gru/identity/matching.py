@@ -15,9 +15,11 @@ compared with Jaro-Winkler (rapidfuzz) on folded strings (:mod:`gru.identity.nam
 import math
 from dataclasses import dataclass, field
 
-from rapidfuzz.distance import JaroWinkler
+from rapidfuzz.distance import OSA, JaroWinkler
 
 MATCH_WEIGHT = 11.0
+#: a birth date one digit off or partly unknown: certain only with everything else agreeing
+MATCH_WEIGHT_INEXACT_DATE = 10.0
 POSSIBLE_WEIGHT = 6.0
 ORGANISATION_MATCH_WEIGHT = 8.0
 ORGANISATION_POSSIBLE_WEIGHT = 4.0
@@ -66,9 +68,12 @@ def _name_level(left, right):
     if glued_left == glued_right:
         return "exact", 1.0
     sim = similarity(glued_left, glued_right)
-    if sim >= SIMILAR:
+    if sim >= SIMILAR or _one_edit(glued_left, glued_right):
         return "similar", sim
-    shared = {token for token in left.split() if len(token) >= 3} & set(right.split())
+    left_tokens, right_tokens = set(left.split()), set(right.split())
+    if left_tokens <= right_tokens or right_tokens <= left_tokens:
+        return "similar", sim  # one half of a compound name ("Morin-Noël" / "Noël")
+    shared = {token for token in left_tokens if len(token) >= 3} & right_tokens
     if shared or sim >= PARTIAL:
         return "partial", sim
     return "different", sim
@@ -90,7 +95,7 @@ def compare_given(left, right):
     if left_tokens[0] == right_tokens[0]:
         return "first", 1.0
     sim = similarity(left_tokens[0], right_tokens[0])
-    if sim >= 0.9 or set(left_tokens) & set(right_tokens):
+    if sim >= 0.9 or _one_edit(left_tokens[0], right_tokens[0]) or set(left_tokens) & set(right_tokens):
         return "similar", max(sim, 0.9)
     if sim >= 0.8:
         return "partial", sim
@@ -136,12 +141,31 @@ def compare_persons(left, right):
     for key, same, different in (("sex", 0.5, -2.5), ("birth_place", 1.5, -1.5), ("birth_country", 0.5, -1.5)):
         weight += _equality(explanation, key, left.get(key), right.get(key), same, different)
     weight += _contacts(explanation, left, right)
-    is_certain = (
-        weight >= MATCH_WEIGHT and date_level == "exact" and family[0] in ("exact", "similar")
-        and given[0] in ("exact", "first", "similar") and explanation["sex"]["agreement"] != "different"
-    )
+    is_certain = (weight >= (MATCH_WEIGHT if date_level == "exact" else MATCH_WEIGHT_INEXACT_DATE)
+                  and _is_certain(date_level, family[0], given[0], explanation))
     decision = "match" if is_certain else "possible" if weight >= POSSIBLE_WEIGHT else "none"
     return Comparison(round(weight, 2), decision, explanation)
+
+
+def _is_certain(date_level, family, given, explanation):
+    """``match`` needs more than a high total (a false merge is worse than a missed one):
+
+    - an exact birth date, agreeing family names (exact or similar) and given names;
+    - or a birth date with an unknown day or month, or one digit off, only when the
+      family name is exact or similar, the given names all exact and the birth place the
+      same: a namesake born elsewhere, or a twin (other given names), is never a match.
+    """
+    if explanation["sex"]["agreement"] == "different" or family not in ("exact", "similar"):
+        return False
+    if date_level == "exact":
+        return given in ("exact", "first", "similar")
+    return (date_level in ("compatible", "typo") and given == "exact"
+            and explanation["birth_place"]["agreement"] == "exact")
+
+
+def _one_edit(left, right):
+    """At most one insertion, deletion, substitution or transposition, on names of 4+ letters."""
+    return min(len(left), len(right)) >= 4 and OSA.distance(left, right) <= 1
 
 
 def compare_organisations(left, right):

@@ -22,7 +22,10 @@ def _compare(left, right):
     ({"family_name": "Wamitan"}, "match"),                                   # one typo
     ({"given_names": "Elise"}, "match"),                                     # first given name only, no accent
     ({"family_name": "Élise Marie", "given_names": "Wamytan"}, "match"),      # swapped fields
-    ({"birth_date": "1987-03-15"}, "possible"),                              # one digit
+    ({"birth_date": "1987-03-15"}, "match"),                 # one digit off, all else the same, same birth place
+    ({"birth_date": "1987-03-15", "birth_place": "98805"}, "possible"),      # ... born elsewhere: review
+    ({"birth_date": "1987-03-15", "given_names": "Élise"}, "possible"),     # ... one given name only
+    ({"birth_date": "1987-03-00"}, "match"),                                 # unknown day
     ({"birth_date": "1990-07-01"}, "none"),                                  # namesake
     ({"birth_date": "1990-07-01", "birth_place": None}, "none"),
     ({"given_names": "Paul", "sex": "M"}, "none"),                           # a brother
@@ -104,7 +107,7 @@ def test_check_only_creates_nothing(client, headers, elise):
 
 
 def test_a_possible_duplicate_is_created_and_queued_or_refused(client, headers, elise):
-    possible = {**ELISE, "birth_date": "1987-03-15"}
+    possible = {**ELISE, "birth_date": "1987-03-15", "given_names": "Élise"}
     assert _create(client, headers, possible, duplicate_check="match", on_possible="refuse").status_code == 409
     response = _create(client, headers, possible, duplicate_check="match")
     assert response.status_code == 201

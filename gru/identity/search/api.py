@@ -7,12 +7,10 @@ it read; searching on what it may not search is 403.
 
 from flask import g
 from flask_smorest import Blueprint
-from sqlalchemy import select
 
 from gru.auth.bearer import require_scope
 from gru.errors import Forbidden
 from gru.extensions import db
-from gru.identity.models import Party
 from gru.identity.search import duplicates, merge, schemas, service
 from gru.identity.services.parties import decode_cursor, encode_cursor
 from gru.rest import access
@@ -29,19 +27,15 @@ MERGE = "parties:merge"
 
 def searchable_fields(kind=None):
     """The index fields the caller may search (403 when none)."""
-    contract = g.caller.contract
-    fields = [key for key in service.PERSON_FIELDS if contract.may_search(key) and kind in (None, "person")]
-    if kind != "person" and (contract.may_search("name") or contract.may_search("legal_name")):
-        fields.append("name")
+    fields = service.searchable_fields(g.caller.contract, kind)
     if not fields:
         raise Forbidden("The contract does not allow searching on any name.")
     return fields
 
 
 def _documents(pks):
-    parties = {party.pk: party for party in db.session.scalars(select(Party).where(Party.pk.in_(pks)))} if pks else {}
-    ordered = [parties[pk] for pk in pks if pk in parties]
-    return dict(zip([party.pk for party in ordered], access.visible_records(ordered)))
+    parties = service.parties_in_order(pks)
+    return dict(zip([party.pk for party in parties], access.visible_records(parties)))
 
 
 @blp.route("/parties/search")

@@ -21,7 +21,7 @@ from sqlalchemy import func, or_, select
 from gru.errors import ValidationFailed
 from gru.extensions import db
 from gru.identity import matching, names
-from gru.identity.models import GoldenValue, Identifier
+from gru.identity.models import GoldenValue, Identifier, Party
 from gru.identity.search.index import (
     IDENTIFIER_KEYS,
     birth_date_token,
@@ -36,6 +36,14 @@ MATCH_CANDIDATES = 100
 PERSON_FIELDS = ("family_name", "usage_name", "given_names")
 ORGANISATION_FIELDS = ("name",)
 MIN_SIMILARITY = 0.8
+
+
+def searchable_fields(contract, kind=None):
+    """The index fields a contract may search (``may_search``), for ``kind`` or any kind."""
+    fields = [key for key in PERSON_FIELDS if contract.may_search(key) and kind in (None, "person")]
+    if kind != "person" and (contract.may_search("name") or contract.may_search("legal_name")):
+        fields.append("name")
+    return fields
 
 
 @dataclass
@@ -81,6 +89,14 @@ def candidate_pks(terms, fields, limit, extra_tokens=()):
         .limit(limit)
     )
     return [row.party_pk for row in db.session.execute(query)]
+
+
+def parties_in_order(pks):
+    """The parties of ``pks``, in that order."""
+    if not pks:
+        return []
+    parties = {party.pk: party for party in db.session.scalars(select(Party).where(Party.pk.in_(pks)))}
+    return [parties[pk] for pk in pks if pk in parties]
 
 
 def entries_of(pks, kinds):
