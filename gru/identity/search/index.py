@@ -88,17 +88,21 @@ def note_change(party):
     db.session.info.setdefault(_PENDING, {})[id(party)] = party
 
 
-def index_parties(connection, items):
-    """Rewrite the index rows of ``[(party_pk, kind, golden attributes)]``."""
+def index_parties(connection, items, is_new=False):
+    """Rewrite the index rows of ``[(party_pk, kind, golden attributes)]`` (``is_new``:
+    parties created in this transaction, which have no rows yet)."""
     if not items:
         return
-    pks = [pk for pk, _kind, _attributes in items]
-    remove_parties(connection, pks)
+    if not is_new:
+        remove_parties(connection, [pk for pk, _kind, _attributes in items])
     now = utcnow()
     token_rows, entry_rows, terms = [], [], set()
     for pk, kind, attributes in items:
         profile = profile_of(kind, attributes)
-        for field, token in tokens_of(kind, profile):
+        tokens = tokens_of(kind, profile)
+        # kept with the profile, so that re-ranking does not tokenise every candidate again
+        profile["tokens"] = [[field, token] for field, token in tokens if field != "birth_date"]
+        for field, token in tokens:
             token_rows.append({"party_pk": pk, "field": field, "token": token})
             if field != "birth_date":
                 terms.add(token)

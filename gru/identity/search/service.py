@@ -100,12 +100,14 @@ def parties_in_order(pks):
 
 
 def entries_of(pks, kinds):
+    """``(party_pk, kind, profile)`` rows of ``pks`` (plain rows: no ORM objects)."""
     if not pks:
         return []
-    query = select(PartySearchEntry).where(PartySearchEntry.party_pk.in_(pks))
+    query = select(PartySearchEntry.party_pk, PartySearchEntry.kind, PartySearchEntry.profile).where(
+        PartySearchEntry.party_pk.in_(pks))
     if kinds is not None:
         query = query.where(PartySearchEntry.kind.in_(kinds))
-    return list(db.session.scalars(query))
+    return db.session.execute(query).all()
 
 
 def search(q, *, fields, kinds=None, birth_date=None, commune=None, limit=20):
@@ -134,7 +136,8 @@ def search(q, *, fields, kinds=None, birth_date=None, commune=None, limit=20):
 
 
 def _rank(entry, tokens, expanded, fields, birth_date, commune):
-    candidate = [(field, token) for field, token in tokens_of(entry.kind, entry.profile)
+    stored = entry.profile.get("tokens")
+    candidate = [(field, token) for field, token in (stored if stored is not None else tokens_of(entry.kind, entry.profile))
                  if field in fields]
     if not candidate:
         return None
@@ -154,9 +157,7 @@ def _rank(entry, tokens, expanded, fields, birth_date, commune):
     name_score = total / len(tokens)
     if name_score == 0:
         return None
-    primary = _primary_words(entry.profile)
-    covered = sum(1 for term in primary if any(matching.similarity(term, token) >= 0.88 for token in tokens))
-    coverage = covered / len(primary) if primary else 0.0
+    coverage = max(_coverage(words, tokens) for words in _primary_words(entry.profile))
     score = 0.75 * name_score + 0.25 * coverage
     profile = entry.profile
     if birth_date:
@@ -173,9 +174,20 @@ def _rank(entry, tokens, expanded, fields, birth_date, commune):
 
 
 def _primary_words(profile):
-    """The words a full query would name: birth name (or organisation name) and given names."""
-    text = " ".join(filter(None, (profile.get("family"), profile.get("given"), profile.get("name"))))
-    return {word for word in text.split() if word not in names.PARTICLES and len(word) >= names.MIN_TOKEN_LENGTH}
+    """The words a full query would name: birth name (or usage name, or organisation
+    name) and given names; one set per way of naming the party."""
+    given = profile.get("given") or ""
+    sets = [f"{profile.get('family') or ''} {given}", f"{profile.get('usage') or ''} {given}"] \
+        if profile.get("usage") else [f"{profile.get('family') or profile.get('name') or ''} {given}"]
+    return [{word for word in text.split() if word not in names.PARTICLES and len(word) >= names.MIN_TOKEN_LENGTH}
+            for text in sets]
+
+
+def _coverage(words, tokens):
+    """The share of ``words`` that some query token names (Jaro-Winkler >= 0.88)."""
+    if not words:
+        return 0.0
+    return sum(1 for word in words if any(matching.similarity(word, token) >= 0.88 for token in tokens)) / len(words)
 
 
 def match(kind, attributes, *, kinds=None, limit=10, exclude_pk=None):

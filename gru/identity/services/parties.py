@@ -94,7 +94,7 @@ def create_parties(kind, attribute_sets, provenance, actor):
     golden = {pk: {} for pk in party_pks}
     for value in values:
         golden[value["party_pk"]][value["attribute_key"]] = value["value"]
-    search_index.index_parties(connection, [(pk, kind, golden[pk]) for pk in party_pks])
+    search_index.index_parties(connection, [(pk, kind, golden[pk]) for pk in party_pks], is_new=True)
     return [(party_id, outcomes) for party_id, (_checked, outcomes) in zip(ids, checked_sets)]
 
 
