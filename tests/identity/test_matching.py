@@ -7,6 +7,7 @@ import pytest
 
 from gru.identity import matching
 from gru.identity.search.index import profile_of
+from tests.factories.auth import fetch_token, make_application
 from tests.factories.identity import make_party
 
 ELISE = {"family_name": "Wamytan", "given_names": "Élise Marie", "birth_date": "1987-03-14", "sex": "F",
@@ -114,3 +115,17 @@ def test_a_possible_duplicate_is_created_and_queued_or_refused(client, headers, 
     queued = client.get("/api/v1/duplicates", headers=headers).get_json()["items"]
     assert any({party["id"] for party in item["parties"]} == {str(elise.id), response.get_json()["party"]["id"]}
                for item in queued)
+
+
+def test_match_shows_and_explains_only_what_the_contract_reads(client, elise):
+    application, secret = make_application(contract={"purposes": ["test"], "attributes": {
+        "family_name": ["read", "search"], "given_names": ["search"], "birth_date": ["search"]}})
+    headers = {"Authorization": f"Bearer {fetch_token(client, application, secret)}"}
+    response = client.post("/api/v1/parties/match", headers=headers, json={
+        "kind": "person", "attributes": {"family_name": "Wamytan", "given_names": "Elise", "birth_date": "1987-03-14"}})
+    candidate = response.get_json()["candidates"][0]
+    assert candidate["party"]["attributes"] == {"family_name": "Wamytan"}
+    assert set(candidate["explanation"]) == {"family_name"}
+    forbidden = client.post("/api/v1/parties/match", headers=headers, json={
+        "kind": "person", "attributes": {"family_name": "Wamytan", "sex": "F"}})
+    assert forbidden.status_code == 403

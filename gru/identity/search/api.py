@@ -100,17 +100,26 @@ def check_only(kind, attributes):
                           "candidates": candidates, "created": False}, 200)
 
 
+def _readable(explanation):
+    """The per-field explanation, cut down to the fields the caller may read."""
+    contract = g.caller.contract
+    aliases = {"phone": ("mobile_phone", "landline_phone", "phone")}
+    return {key: item for key, item in explanation.items()
+            if key == "swapped_names" or any(contract.may_read(name) for name in aliases.get(key, (key,)))}
+
+
 def _candidates(results):
     documents = dict(zip([party.pk for party, _ in results], access.visible_records([party for party, _ in results])))
     return [{"party": documents[party.pk], "score": comparison.score, "weight": comparison.weight,
-             "decision": comparison.decision, "explanation": comparison.explanation} for party, comparison in results]
+             "decision": comparison.decision, "explanation": _readable(comparison.explanation)}
+            for party, comparison in results]
 
 
 def _suspicion_document(suspicion):
     parties = duplicates.parties_of(suspicion)
     return {
         "id": suspicion.id, "status": suspicion.status, "score": suspicion.score, "decision": suspicion.decision,
-        "origin": suspicion.origin, "explanation": suspicion.explanation, "locked_by": suspicion.locked_by,
+        "origin": suspicion.origin, "explanation": _readable(suspicion.explanation), "locked_by": suspicion.locked_by,
         "locked_until": suspicion.locked_until, "decided_by": suspicion.decided_by,
         "decided_at": suspicion.decided_at, "created_at": suspicion.created_at,
         "parties": access.visible_records(parties),
