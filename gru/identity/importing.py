@@ -30,7 +30,7 @@ from gru.extensions import db
 from gru.identity import matching
 from gru.identity.catalogue import PARTY_KINDS
 from gru.identity.models import CrossReference, HistoryEntry, Party, utcnow
-from gru.identity.search import service as search_service
+from gru.identity.search.bulk import match_many
 from gru.identity.search.index import profile_of
 from gru.identity.search.models import DuplicateSuspicion
 from gru.identity.services.context import Actor, make_provenance
@@ -144,7 +144,7 @@ class Importer:
         ``[(line, outcome, party id or message)]``."""
         kind, outcomes, seen = self.mapping.kind, [], set()
         known = self._known_local_ids(lines)
-        to_create, to_link, batch_profiles = [], [], {}
+        valid = []  # (line, local id, attributes, checked values)
         for number, row in lines:
             self.report.lines += 1
             if isinstance(row, str):
@@ -168,22 +168,25 @@ class Importer:
                 self._error(outcomes, number, _message(error))
                 continue
             seen.add(local_id)
-            values = {item.key: item.value for item in checked if item.value is not None}
+            valid.append((number, local_id, attributes,
+                          {item.key: item.value for item in checked if item.value is not None}))
+        matches = match_many(kind, [values for _n, _l, _a, values in valid], limit=3)
+        to_create, to_link, batch_profiles = [], [], {}
+        for (number, local_id, attributes, values), results in zip(valid, matches):
             profile = profile_of(kind, values)
             block = batch_profiles.setdefault(_block_key(kind, profile), [])
             in_batch = next((index for index, other in block
                              if matching.compare(kind, profile, other).decision == "match"), None)
-            if in_batch is not None:
+            if in_batch is not None:  # the same person earlier in this batch
                 to_create[in_batch][3].append(local_id)
                 self.report.linked += 1
                 outcomes.append((number, "linked", None))
                 continue
-            results = search_service.match(kind, values, kinds=[kind], limit=3)
             if results and results[0][1].decision == "match":
                 to_link.append((number, local_id, results[0][0]))
                 continue
             block.append((len(to_create), profile))
-            to_create.append((number, attributes, [pk for pk, comparison in results], [local_id]))
+            to_create.append((number, attributes, [pk for pk, _comparison in results], [local_id]))
         self._write(to_create, to_link, outcomes)
         return outcomes
 

@@ -96,16 +96,48 @@ def propose_for(party, origin="update"):
 
 
 def detect_pending(limit=JOB_BATCH):
-    """The job: propose pairs for the parties changed since it last looked. Returns the
-    number of parties examined and of suspicions proposed."""
-    pks = list(db.session.scalars(
-        select(PartySearchEntry.party_pk).where(PartySearchEntry.is_dedup_pending.is_(True))
-        .order_by(PartySearchEntry.party_pk).limit(limit)))
+    """The job: propose pairs for the parties changed since it last looked, persons in
+    bulk (:func:`gru.identity.search.bulk.match_many`). Returns the number of parties
+    examined and of suspicions proposed."""
+    from gru.identity.search.bulk import match_many
+
+    rows = db.session.execute(
+        select(PartySearchEntry.party_pk, PartySearchEntry.kind, PartySearchEntry.profile)
+        .where(PartySearchEntry.is_dedup_pending.is_(True)).order_by(PartySearchEntry.party_pk).limit(limit)).all()
+    pks = [row.party_pk for row in rows]
     proposed = 0
-    for party in db.session.scalars(select(Party).where(Party.pk.in_(pks), Party.status == "active")):
+    persons = [row for row in rows if row.kind == "person"]
+    results = match_many("person", [row.profile for row in persons], exclude_pks=[row.party_pk for row in persons],
+                         are_profiles=True) if persons else []
+    pairs = {}
+    for row, found in zip(persons, results):
+        for other_pk, comparison in found:
+            pairs.setdefault(tuple(sorted((row.party_pk, other_pk))), comparison)
+    others = [row.party_pk for row in rows if row.kind != "person"]
+    for party in db.session.scalars(select(Party).where(Party.pk.in_(others), Party.status == "active")):
         proposed += len(propose_for(party, origin="job"))
+    proposed += _store(pairs, origin="job")
     db.session.execute(update(PartySearchEntry).where(PartySearchEntry.party_pk.in_(pks)).values(is_dedup_pending=False))
     return len(pks), proposed
+
+
+def _store(pairs, origin):
+    """Add the pairs not known yet (whatever their status) as open suspicions."""
+    if not pairs:
+        return 0
+    involved = sorted({pk for pair in pairs for pk in pair})
+    known = set()
+    for start in range(0, len(involved), 1000):
+        chunk = involved[start:start + 1000]
+        known.update(tuple(row) for row in db.session.execute(select(
+            DuplicateSuspicion.party_a_pk, DuplicateSuspicion.party_b_pk).where(DuplicateSuspicion.party_a_pk.in_(chunk))))
+    fresh = [(pair, comparison) for pair, comparison in pairs.items() if pair not in known]
+    for (first, second), comparison in fresh:
+        db.session.add(DuplicateSuspicion(
+            party_a_pk=first, party_b_pk=second, score=comparison.score, decision=comparison.decision,
+            explanation=comparison.explanation, status="open", origin=origin))
+    db.session.flush()
+    return len(fresh)
 
 
 def list_suspicions(status="open", after_pk=None, limit=50, kinds=None):

@@ -33,6 +33,13 @@ def birth_date_token(birth_date):
     return "d" + birth_date.replace("-", "")
 
 
+def pair_token(family, given):
+    """A family-name token with the first given name, in either order: the blocking key
+    of bulk matching (:mod:`gru.identity.search.bulk`), swapped names included."""
+    first, second = sorted((family, given))
+    return f"p:{first}:{second}"[:MAX_TOKEN]
+
+
 def profile_of(kind, attributes):
     """The folded profile of a party, from its golden ``{attribute: value}``."""
     profile = {}
@@ -76,6 +83,10 @@ def tokens_of(kind, profile):
             rows.extend((field, token[:MAX_TOKEN]) for token in names.name_tokens(profile.get(key)))
         if profile.get("birth_date"):
             rows.append(("birth_date", birth_date_token(profile["birth_date"])))
+        given = names.name_tokens(profile.get("given"), glue_whole=False)
+        if given:
+            families = names.name_tokens(profile.get("family")) + names.name_tokens(profile.get("usage"))
+            rows.extend(("pair", pair_token(family, given[0])) for family in families)
     else:
         rows.extend(("name", token[:MAX_TOKEN]) for token in names.organisation_tokens(profile.get("name")))
     return list(dict.fromkeys(rows))
@@ -101,10 +112,10 @@ def index_parties(connection, items, is_new=False):
         profile = profile_of(kind, attributes)
         tokens = tokens_of(kind, profile)
         # kept with the profile, so that re-ranking does not tokenise every candidate again
-        profile["tokens"] = [[field, token] for field, token in tokens if field != "birth_date"]
+        profile["tokens"] = [[field, token] for field, token in tokens if field not in ("birth_date", "pair")]
         for field, token in tokens:
             token_rows.append({"party_pk": pk, "field": field, "token": token})
-            if field != "birth_date":
+            if field not in ("birth_date", "pair"):
                 terms.add(token)
         entry_rows.append({"party_pk": pk, "kind": kind, "profile": profile, "is_dedup_pending": True,
                            "indexed_at": now})

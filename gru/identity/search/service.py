@@ -195,7 +195,7 @@ def match(kind, attributes, *, kinds=None, limit=10, exclude_pk=None):
     ``[(party_pk, Comparison)]``, those the comparison calls ``none`` left out."""
     profile = profile_of(kind, attributes)
     rows = tokens_of(kind, profile)
-    name_terms = [token for field, token in rows if field != "birth_date"]
+    name_terms = [token for field, token in rows if field not in ("birth_date", "pair")]
     extra = {token for field, token in rows if field == "birth_date"}
     expanded = expand(name_terms)
     terms = {term for variants in expanded.values() for term in variants}
