@@ -41,6 +41,20 @@ GIVEN_NAMES = {
           "Maëva", "Malia", "Sina", "Tiare", "Mélia", "Kaliane", "Wénéwé", "Aiko", "Naoko",
           "Marie-Claire", "Anne-Sophie", "Marie-Hélène"),
 }
+# A long tail of made-up names, French-, Kanak- and Polynesian-sounding, so that a large
+# base has about as many namesakes as a real one (a few very common names, many rare).
+_FR_HEADS = ("Ber", "Cha", "Dé", "Fau", "Gui", "Lam", "Mar", "Per", "Rou", "Tho", "Vau", "Bou", "Cou", "Fer",
+             "Gar", "Lec", "Mon", "Pel", "Ril", "Sau", "Ché", "Bri", "Dra", "Flo", "Gre", "Jou", "Lau", "Mé")
+_FR_MIDDLES = ("", "", "an", "el", "ou", "ar", "il", "é", "in", "or")
+_FR_TAILS = ("nard", "vet", "lin", "chet", "ret", "ssier", "mont", "geot", "rand", "quet", "zel", "bert", "dieu",
+             "lat", "nier", "vier", "chon", "tel", "roux", "ville", "court", "rieux", "gnac", "mas")
+_OC_HEADS = ("Wa", "Ka", "Hna", "Tji", "Poi", "Né", "Go", "Wé", "Tchi", "Ué", "Tui", "Fale", "Mulik", "Tao",
+             "Vai", "Sio", "Kalé", "Tali", "Fono", "Lolo", "Pwa", "Xo", "Drö", "Haw")
+_OC_TAILS = ("mytan", "louma", "wia", "baou", "gouné", "aoutyine", "rodey", "ahoua", "tein", "kaï", "halamaka",
+             "lavaki", "ihaamea", "fifénua", "mua", "kalo", "uvea", "tonga", "nyi", "wéné")
+LONG_TAIL = tuple(dict.fromkeys(
+    [head + middle + tail for head in _FR_HEADS for middle in _FR_MIDDLES for tail in _FR_TAILS]
+    + [head + tail for head in _OC_HEADS for tail in _OC_TAILS]))
 NC_COMMUNES = tuple(f"988{number:02d}" for number in range(1, 34))
 OTHER_PLACES = ("75056", "69123", "13055", "33063", "31555", "98613", "98735")
 KEYBOARD = "azertyuiopqsdfghjklmwxcvbn"
@@ -59,7 +73,7 @@ class Population:
     def person(self):
         pick = self.random
         sex = pick.choice("MF")
-        family = pick.choice(FAMILY_NAMES)
+        family = self.family_name()
         if pick.random() < 0.08:
             family = f"{family}-{pick.choice(FAMILY_NAMES[:60])}"
         given = " ".join(pick.sample(GIVEN_NAMES[sex], pick.choice((1, 1, 1, 2, 2, 3))))
@@ -67,10 +81,16 @@ class Population:
         record = {"family_name": family, "given_names": given, "sex": sex, "birth_date": born.isoformat(),
                   "birth_place": pick.choice(NC_COMMUNES) if pick.random() < 0.75 else pick.choice(OTHER_PLACES)}
         if sex == "F" and pick.random() < 0.35:
-            record["usage_name"] = pick.choice(FAMILY_NAMES)
+            record["usage_name"] = self.family_name()
         if pick.random() < 0.6:
             record["email"] = f"{strip_accents(given.split()[0]).lower()}.{pick.randrange(10**6)}@example.nc"
         return record
+
+    def family_name(self):
+        """A common name a third of the time (Martin, Wamytan...), else one of the long tail."""
+        if self.random.random() < 0.35:
+            return self.random.choice(FAMILY_NAMES)
+        return self.random.choice(LONG_TAIL)
 
     def typo(self, text):
         pick = self.random

@@ -105,3 +105,15 @@ def test_organisations_are_found_without_their_legal_form(client, headers, db_se
     db_session.flush()
     assert _first_id(client, headers, q="dumbea froid") == str(company.id)
     assert _first_id(client, headers, q="Dumbéa Froid SAS", kind="company") == str(company.id)
+
+
+def test_a_word_too_common_to_tell_anyone_apart_still_finds_by_pairs(client, headers, people, db_session, monkeypatch):
+    from gru.identity.search import service
+
+    for given in ("Paul", "Jean", "Luc"):
+        make_party(attributes={"family_name": "Martin", "given_names": given, "birth_date": "1990-01-01"})
+    db_session.flush()
+    monkeypatch.setattr(service, "RARE", 2)  # "martin" (5 parties) and "sophie" (2) are now common / rare
+    assert _first_id(client, headers, q="Martin Sophie", birth_date="1982-01-15") == str(people[5].id)
+    assert _first_id(client, headers, q="Martin Luc") != str(people[5].id)
+    assert len(_search(client, headers, q="Martin")) == 5  # common words alone: aggregated

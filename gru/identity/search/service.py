@@ -25,6 +25,7 @@ from gru.identity.models import GoldenValue, Identifier, Party
 from gru.identity.search.index import (
     IDENTIFIER_KEYS,
     birth_date_token,
+    pair_token,
     profile_of,
     tokens_of,
 )
@@ -36,6 +37,8 @@ MATCH_CANDIDATES = 100
 PERSON_FIELDS = ("family_name", "usage_name", "given_names")
 ORGANISATION_FIELDS = ("name",)
 MIN_SIMILARITY = 0.8
+#: a query word held by more parties than this is too common to make candidates alone
+RARE = 1000
 
 
 def searchable_fields(contract, kind=None):
@@ -91,6 +94,46 @@ def candidate_pks(terms, fields, limit, extra_tokens=()):
     return [row.party_pk for row in db.session.execute(query)]
 
 
+def search_candidates(expanded, fields, extra_tokens, limit):
+    """Candidates of a free-text search, most hits first (ties: oldest first).
+
+    Each query word (with its terms one edit away) is looked up with ``LIMIT``
+    :data:`RARE` + 1: a word held by more parties than that ("marie", "martin" in a
+    large base) does not make candidates by itself, it is too common to tell anyone
+    apart; pairs of query words are looked up as (family name, first given name) keys
+    instead, which are selective whatever the names. The birth date, when given, adds
+    its holders. Only when nothing is found that way are the common words aggregated
+    (:func:`candidate_pks`). Every lookup is an indexed equality, and the cut-off is
+    all-or-nothing, so that SQLite and PostgreSQL return the same candidates.
+    """
+    counts, common = {}, []
+    tokens = list(expanded)
+
+    def add(pks, weight):
+        for pk in set(pks):
+            counts[pk] = counts.get(pk, 0) + weight
+
+    for token in tokens:
+        rows = db.session.scalars(select(PartySearchToken.party_pk).where(
+            PartySearchToken.token.in_(sorted(expanded[token])), PartySearchToken.field.in_(fields)).limit(RARE + 1)).all()
+        if len(rows) > RARE:
+            common.append(token)
+        else:
+            add(rows, 1)
+    if len(tokens) >= 2 and set(PERSON_FIELDS) <= set(fields):
+        keys = sorted({pair_token(left, right) for index, first in enumerate(tokens) for second in tokens[index + 1:]
+                       for left in expanded[first] for right in expanded[second]})
+        add(db.session.scalars(select(PartySearchToken.party_pk).where(
+            PartySearchToken.token.in_(keys), PartySearchToken.field == "pair")).all(), 2)
+    if extra_tokens:
+        add(db.session.scalars(select(PartySearchToken.party_pk).where(
+            PartySearchToken.token.in_(sorted(extra_tokens)))).all(), 1)
+    if not counts and common:
+        terms = {term for token in common for term in expanded[token]}
+        return candidate_pks(terms, fields, limit)
+    return [pk for pk, _hits in sorted(counts.items(), key=lambda item: (-item[1], item[0]))[:limit]]
+
+
 def parties_in_order(pks):
     """The parties of ``pks``, in that order."""
     if not pks:
@@ -126,9 +169,8 @@ def search(q, *, fields, kinds=None, birth_date=None, commune=None, limit=20):
         except Exception as error:  # InvalidValue
             raise ValidationFailed({"birth_date": [getattr(error, "detail", str(error))]}) from None
     expanded = expand(tokens)
-    terms = {term for variants in expanded.values() for term in variants}
     extra = {birth_date_token(birth_date)} if birth_date else set()
-    pks = candidate_pks(terms, fields, CANDIDATES, extra)
+    pks = search_candidates(expanded, fields, extra, CANDIDATES)
     hits = [_rank(entry, tokens, expanded, fields, birth_date, commune) for entry in entries_of(pks, kinds)]
     hits = [hit for hit in hits if hit is not None]
     hits.sort(key=lambda hit: (-hit.score, hit.party_pk))
