@@ -240,9 +240,8 @@ def match(kind, attributes, *, kinds=None, limit=10, exclude_pk=None):
     name_terms = [token for field, token in rows if field not in ("birth_date", "pair")]
     extra = {token for field, token in rows if field == "birth_date"}
     expanded = expand(name_terms)
-    terms = {term for variants in expanded.values() for term in variants}
     fields = PERSON_FIELDS if kind == "person" else ORGANISATION_FIELDS
-    pks = candidate_pks(terms, fields, MATCH_CANDIDATES, extra)
+    pks = search_candidates(expanded, fields, extra, MATCH_CANDIDATES)
     if kind != "person":
         pks = list(dict.fromkeys(identified_pks(attributes) + pks))
     results = []
