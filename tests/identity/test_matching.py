@@ -129,3 +129,17 @@ def test_match_shows_and_explains_only_what_the_contract_reads(client, elise):
     forbidden = client.post("/api/v1/parties/match", headers=headers, json={
         "kind": "person", "attributes": {"family_name": "Wamytan", "sex": "F"}})
     assert forbidden.status_code == 403
+
+
+def test_an_organisation_is_matched_by_its_siret_first(client, headers, db_session):
+    company = make_party("company", {"legal_name": "SARL Dumbéa Froid", "siret": "73282932000074"})
+    make_party("company", {"legal_name": "Dumbéa Froid Services"})
+    db_session.flush()
+    response = client.post("/api/v1/parties/match", headers=headers, json={
+        "kind": "company", "attributes": {"siret": "732 829 320 00074"}})
+    body = response.get_json()
+    assert body["decision"] == "match" and body["candidates"][0]["party"]["id"] == str(company.id)
+    by_name = client.post("/api/v1/parties/match", headers=headers, json={
+        "kind": "company", "attributes": {"legal_name": "Dumbea Froid SAS"}}).get_json()
+    assert by_name["candidates"][0]["party"]["id"] == str(company.id)
+    assert by_name["candidates"][0]["decision"] == "possible"
