@@ -117,3 +117,17 @@ def test_a_word_too_common_to_tell_anyone_apart_still_finds_by_pairs(client, hea
     assert _first_id(client, headers, q="Martin Sophie", birth_date="1982-01-15") == str(people[5].id)
     assert _first_id(client, headers, q="Martin Luc") != str(people[5].id)
     assert len(_search(client, headers, q="Martin")) == 5  # common words alone: aggregated
+
+
+def test_reindex_rebuilds_the_index_from_golden_values(app, client, headers, people, db_session):
+    from sqlalchemy import delete
+
+    from gru.identity.search.cli import reindex_command
+    from gru.identity.search.models import PartySearchEntry, PartySearchToken
+
+    db_session.execute(delete(PartySearchToken))
+    db_session.execute(delete(PartySearchEntry))
+    assert _search(client, headers, q="Elise Wamytan") == []
+    result = app.test_cli_runner().invoke(reindex_command)
+    assert result.exit_code == 0 and "indexed" in result.output
+    assert _first_id(client, headers, q="Elise Wamytan") == str(people[0].id)
