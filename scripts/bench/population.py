@@ -87,8 +87,10 @@ class Population:
         return record
 
     def family_name(self):
-        """A common name a third of the time (Martin, Wamytan...), else one of the long tail."""
-        if self.random.random() < 0.35:
+        """One of the common names (Martin, Wamytan...) one time in ten, else one of the
+        long tail: in France the hundred most frequent surnames are borne by about 7 % of
+        people; here the 110 common ones by 10 %."""
+        if self.random.random() < 0.10:
             return self.random.choice(FAMILY_NAMES)
         return self.random.choice(LONG_TAIL)
 

@@ -55,9 +55,12 @@ def load(app, people):
     return ids, rate
 
 
-def queries(population, people, ids, count):
-    """``[(query text, birth date, expected id, kind of variation)]``."""
-    pick = population.random
+def queries(population, people, ids, count, seed=17):
+    """``[(query text, birth date, expected id, kind of variation)]``: the same queries
+    (same seed) on every backend."""
+    import random
+
+    pick = population.random = random.Random(seed)
     made = []
     while len(made) < count:
         index = pick.randrange(len(people))
