@@ -146,5 +146,9 @@ def test_documents_move_to_the_survivor_and_back(app, client, pair, db_session):
     merge = _merge(client, headers, survivor, merged)
     documents = client.get(f"/api/v1/parties/{survivor.id}/documents", headers=headers).get_json()["items"]
     assert [item["id"] for item in documents] == [uploaded.get_json()["id"]]
+    assert client.get(f"/api/v1/documents/{uploaded.get_json()['id']}/content", headers=headers).status_code == 200
     client.post(f"/api/v1/merges/{merge['id']}/unmerge", headers=headers)
     assert client.get(f"/api/v1/parties/{merged.id}/documents", headers=headers).get_json()["items"]
+    # the reuse recorded while merged follows its document back
+    reuses = client.get(f"/api/v1/parties/{merged.id}/document-reuses", headers=headers).get_json()["items"]
+    assert len(reuses) == 1

@@ -113,6 +113,9 @@ def unmerge(merge_id, actor):
     }
     for name in PARTY_TABLES:
         restored[name] = _move_table_back(name, moved.get(name, []), merged.pk)
+    reuses = _table("document_reuses")
+    if reuses is not None and moved.get("documents"):  # reuses since the merge follow their document
+        db.session.execute(update(reuses).where(reuses.c.document_pk.in_(moved["documents"])).values(party_pk=merged.pk))
     db.session.expire_all()
     moved_values = set(moved["attribute_values"])
     before = record.golden_before
