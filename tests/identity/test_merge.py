@@ -93,6 +93,8 @@ def test_merge_keeps_everything_and_survivorship_chooses(client, headers, pair, 
     assert record["cross_references"] == [{"application": "portail", "local_id": "CAFAT-1"}]
     history = client.get(f"/api/v1/parties/{survivor.id}/history", headers=headers,
                          query_string={"limit": 500}).get_json()["items"]
+    assert {(entry["subject"], entry["action"]) for entry in history} >= {("xref", "moved_in"), ("link", "moved_in"),
+                                                                         ("party", "merged_from")}
     family_values = [entry["new"] for entry in history if entry["key"] == "family_name"]
     assert sorted(family_values) == ["Wamitan", "Wamytan"]  # the history of both
     links = client.get(f"/api/v1/parties/{survivor.id}/links", headers=headers).get_json()["items"]

@@ -74,6 +74,7 @@ def merge(survivor_id, merged_id, actor, reason=None, suspicion_id=None):
     touch(merged)
     _history(survivor, "merged_from", str(merged.id), actor)
     _history(merged, "merged_into", str(survivor.id), actor)
+    _moved_history(survivor, merged, moved, actor, "moved_in", "moved_out")
     record = PartyMerge(survivor_pk=survivor.pk, merged_pk=merged.pk, moved=moved, golden_before=golden_before,
                         merged_by=f"{actor.type}:{actor.id}", reason=reason)
     db.session.add(record)
@@ -136,6 +137,7 @@ def unmerge(merge_id, actor):
     touch(merged)
     _history(survivor, "unmerged", str(merged.id), actor)
     _history(merged, "unmerged", str(survivor.id), actor)
+    _moved_history(merged, survivor, restored, actor, "moved_in", "moved_out")
     kept = _added_since(survivor.pk, since, moved_values)
     record.unmerged_at, record.unmerged_by = utcnow(), f"{actor.type}:{actor.id}"
     record.unmerge_report = {
@@ -240,6 +242,23 @@ def _added_since(party_pk, since, moved_values):
             kept[name] = [str(row.id) for row in db.session.execute(select(table.c.id).where(
                 table.c.party_pk == party_pk, table.c[column] > since))]
     return kept
+
+
+def _moved_history(receiver, giver, moved, actor, action_in, action_out):
+    """One history entry per link, identifier and cross-reference moved, on both parties."""
+    items = []
+    for identifier in db.session.scalars(select(Identifier).where(Identifier.pk.in_(moved["identifiers"]))):
+        items.append(("identifier", identifier.type, identifier.value))
+    for reference in db.session.scalars(select(CrossReference).where(CrossReference.pk.in_(moved["cross_references"]))):
+        items.append(("xref", reference.application_code, reference.local_id))
+    for link in db.session.scalars(select(Link).where(Link.pk.in_(moved["links_person"] + moved["links_target"]))):
+        items.append(("link", link.kind, str(link.id)))
+    channel = "desk" if actor.type == "agent" else "application"
+    for subject, key, value in items:
+        for party, action in ((receiver, action_in), (giver, action_out)):
+            db.session.add(HistoryEntry(party_pk=party.pk, subject=subject, subject_key=key, action=action,
+                                        old_value=None, new_value=value, channel=channel,
+                                        author_type=actor.type, author_id=actor.id))
 
 
 def _history(party, action, other_id, actor):
