@@ -20,7 +20,7 @@ import json
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import insert, select
+from sqlalchemy import select
 
 from gru.audit.journal import record_accesses
 from gru.auth.contracts import contract_view, current_contract
@@ -31,6 +31,7 @@ from gru.identity import matching
 from gru.identity.catalogue import PARTY_KINDS
 from gru.identity.models import CrossReference, HistoryEntry, Party, utcnow
 from gru.identity.search.bulk import match_many
+from gru.identity.search.sql import insert_rows
 from gru.identity.search.index import profile_of
 from gru.identity.search.models import DuplicateSuspicion
 from gru.identity.services.context import Actor, make_provenance
@@ -229,10 +230,8 @@ class Importer:
             outcomes.append((number, "linked", str(linked_ids[pk])))
             journal.append((linked_ids[pk], "identity:xref:import"))
         connection = db.session.connection()
-        if xrefs:
-            connection.execute(insert(_XREFS), xrefs)
-        if history:
-            connection.execute(insert(HistoryEntry.__table__), history)
+        insert_rows(connection, _XREFS, xrefs)
+        insert_rows(connection, HistoryEntry.__table__, history)
         self._queue(suspicions)
         record_accesses(db.session, [{
             "actor_type": self.actor.type, "actor_id": self.actor.id, "action": action, "party_id": str(party_id),

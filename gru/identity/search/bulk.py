@@ -21,8 +21,9 @@ from gru.identity import matching, names
 from gru.identity.search.index import birth_date_token, pair_token, profile_of
 from gru.identity.search.models import PartySearchEntry, PartySearchToken
 from gru.identity.search.service import expand, match
+from gru.identity.search.sql import among
 
-CHUNK = 2000
+CHUNK = 20000
 
 
 def match_many(kind, attribute_sets, exclude_pks=None, limit=10, are_profiles=False):
@@ -89,7 +90,7 @@ def _holders(keys):
     for start in range(0, len(keys), CHUNK):
         for token, party_pk in db.session.execute(
                 select(PartySearchToken.token, PartySearchToken.party_pk)
-                .where(PartySearchToken.token.in_(keys[start:start + CHUNK]))):
+                .where(among(PartySearchToken.token, keys[start:start + CHUNK]))):
             holders.setdefault(token, set()).add(party_pk)
     return holders
 
@@ -99,5 +100,5 @@ def _profiles(pks):
     for start in range(0, len(pks), CHUNK):
         profiles.update(db.session.execute(
             select(PartySearchEntry.party_pk, PartySearchEntry.profile)
-            .where(PartySearchEntry.party_pk.in_(pks[start:start + CHUNK]), PartySearchEntry.kind == "person")).all())
+            .where(among(PartySearchEntry.party_pk, pks[start:start + CHUNK]), PartySearchEntry.kind == "person")).all())
     return profiles

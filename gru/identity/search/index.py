@@ -8,13 +8,14 @@ The bulk path (:func:`gru.identity.services.parties.create_parties`, imports) ca
 (:func:`remove_parties`); ``gru search reindex`` rebuilds it from the golden values.
 """
 
-from sqlalchemy import delete, event, insert, select
+from sqlalchemy import delete, event, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from gru.dbtypes import utcnow
 from gru.identity import names
 from gru.identity.search.models import PartySearchEntry, PartySearchToken, SearchTermKey
+from gru.identity.search.sql import among, insert_rows
 
 _TOKENS = PartySearchToken.__table__
 _KEYS = SearchTermKey.__table__
@@ -119,27 +120,26 @@ def index_parties(connection, items, is_new=False):
                 terms.add(token)
         entry_rows.append({"party_pk": pk, "kind": kind, "profile": profile, "is_dedup_pending": True,
                            "indexed_at": now})
-    connection.execute(insert(_ENTRIES), entry_rows)
-    if token_rows:
-        connection.execute(insert(_TOKENS), token_rows)
+    insert_rows(connection, _ENTRIES, entry_rows)
+    insert_rows(connection, _TOKENS, token_rows)
     _add_terms(connection, terms)
 
 
 def remove_parties(connection, pks):
-    for start in range(0, len(pks), 500):
-        chunk = pks[start:start + 500]
-        connection.execute(delete(_TOKENS).where(_TOKENS.c.party_pk.in_(chunk)))
-        connection.execute(delete(_ENTRIES).where(_ENTRIES.c.party_pk.in_(chunk)))
+    for start in range(0, len(pks), 5000):
+        chunk = pks[start:start + 5000]
+        connection.execute(delete(_TOKENS).where(among(_TOKENS.c.party_pk, chunk)))
+        connection.execute(delete(_ENTRIES).where(among(_ENTRIES.c.party_pk, chunk)))
 
 
 def _add_terms(connection, terms):
     """Add the vocabulary terms not known yet, under each of their deletion keys."""
     terms = sorted(terms)
     known = set()
-    for start in range(0, len(terms), 500):
-        chunk = terms[start:start + 500]
+    for start in range(0, len(terms), 5000):
+        chunk = terms[start:start + 5000]
         known.update(connection.execute(
-            select(_KEYS.c.term).where(_KEYS.c.key.in_(chunk), _KEYS.c.term == _KEYS.c.key)
+            select(_KEYS.c.term).where(among(_KEYS.c.key, chunk), _KEYS.c.term == _KEYS.c.key)
         ).scalars())
     rows = [{"key": key, "term": term} for term in terms if term not in known for key in names.deletion_keys(term)]
     if not rows:

@@ -30,6 +30,7 @@ from gru.identity.search.index import (
     tokens_of,
 )
 from gru.identity.search.models import PartySearchEntry, PartySearchToken, SearchTermKey
+from gru.identity.search.sql import among
 from gru.identity.validators import birth_date as validate_birth_date
 
 CANDIDATES = 200
@@ -67,7 +68,7 @@ def expand(tokens):
     if not keys:
         return expanded
     rows = db.session.execute(
-        select(SearchTermKey.key, SearchTermKey.term).where(SearchTermKey.key.in_(sorted(keys)))
+        select(SearchTermKey.key, SearchTermKey.term).where(among(SearchTermKey.key, sorted(keys)))
     ).all()
     for key, term in rows:
         for token in keys[key]:
