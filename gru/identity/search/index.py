@@ -8,7 +8,7 @@ The bulk path (:func:`gru.identity.services.parties.create_parties`, imports) ca
 (:func:`remove_parties`); ``gru search reindex`` rebuilds it from the golden values.
 """
 
-from sqlalchemy import delete, event, select
+from sqlalchemy import Column, MetaData, String, Table, delete, event, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -21,6 +21,8 @@ _TOKENS = PartySearchToken.__table__
 _KEYS = SearchTermKey.__table__
 _ENTRIES = PartySearchEntry.__table__
 _PENDING = "gru.search.pending"
+#: the temporary table of the bulk path on PostgreSQL (not in the metadata: never created by migrations)
+_SCRATCH = Table("scratch_term_keys", MetaData(), Column("key", String(64)), Column("term", String(64)))
 MAX_TOKEN = 64
 
 #: index field of each name attribute
@@ -143,6 +145,16 @@ def _add_terms(connection, terms):
         ).scalars())
     rows = [{"key": key, "term": term} for term in terms if term not in known for key in names.deletion_keys(term)]
     if not rows:
+        return
+    if connection.dialect.name == "postgresql" and len(rows) > 1000:
+        # COPY into a scratch table, then one INSERT ... ON CONFLICT: a concurrent writer
+        # may add the same new term meanwhile.
+        connection.exec_driver_sql("CREATE TEMPORARY TABLE IF NOT EXISTS scratch_term_keys "
+                                   "(key VARCHAR(64), term VARCHAR(64)) ON COMMIT DELETE ROWS")
+        insert_rows(connection, _SCRATCH, rows)
+        connection.exec_driver_sql("INSERT INTO search_term_keys (key, term) SELECT key, term FROM scratch_term_keys "
+                                   "ON CONFLICT DO NOTHING")
+        connection.exec_driver_sql("TRUNCATE scratch_term_keys")
         return
     dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
     for start in range(0, len(rows), 5000):
