@@ -131,3 +131,18 @@ def test_reindex_rebuilds_the_index_from_golden_values(app, client, headers, peo
     result = app.test_cli_runner().invoke(reindex_command)
     assert result.exit_code == 0 and "indexed" in result.output
     assert _first_id(client, headers, q="Elise Wamytan") == str(people[0].id)
+
+
+def test_a_bulk_creation_with_many_new_names_is_searchable(client, headers, db_session):
+    from gru.identity.services.context import make_provenance
+    from gru.identity.services.parties import create_parties
+    from tests.factories.identity import DESK_AGENT
+
+    letters = "bcdfgjklmnprstvz"
+    names = [f"Ka{letters[i % 16]}{letters[i // 16 % 16]}o{letters[i // 256 % 16]}ura" for i in range(300)]
+    created = create_parties("person", [{"family_name": name, "given_names": "Noa", "birth_date": "2001-02-03"}
+                                        for name in names], make_provenance("import", "declared"), DESK_AGENT)
+    db_session.flush()
+    assert _first_id(client, headers, q=f"Noa {names[123]}") == str(created[123][0])
+    hit = _search(client, headers, q=f"Noa {names[123]}x")[0]  # one letter too many
+    assert hit["party"]["id"] == str(created[123][0])
