@@ -17,7 +17,7 @@ They are maintained in the transaction of every golden-value change
 import uuid
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint, Uuid
+from sqlalchemy import Boolean, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
 from gru.dbtypes import BigIntPK, JSONValue, UTCDateTime, utcnow
@@ -69,7 +69,7 @@ class DuplicateSuspicion(db.Model):
     id: Mapped[uuid.UUID] = mapped_column(Uuid, unique=True, default=uuid.uuid4)
     party_a_pk: Mapped[int] = mapped_column(ForeignKey("parties.pk"), index=True)
     party_b_pk: Mapped[int] = mapped_column(ForeignKey("parties.pk"), index=True)
-    score: Mapped[float] = mapped_column()
+    score: Mapped[float] = mapped_column(Float)
     decision: Mapped[str] = mapped_column(String(16))
     explanation: Mapped[dict] = mapped_column(JSONValue)
     status: Mapped[str] = mapped_column(String(16), default="open")

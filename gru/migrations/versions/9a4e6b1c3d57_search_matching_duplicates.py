@@ -71,7 +71,7 @@ def upgrade():
         sa.ForeignKeyConstraint(['party_b_pk'], ['parties.pk'], name=op.f('fk_duplicate_suspicions_party_b_pk_parties')),
         sa.PrimaryKeyConstraint('pk', name=op.f('pk_duplicate_suspicions')),
         sa.UniqueConstraint('id', name=op.f('uq_duplicate_suspicions_id')),
-        sa.UniqueConstraint('party_a_pk', 'party_b_pk', name=op.f('uq_duplicate_suspicions_party_a_pk')),
+        sa.UniqueConstraint('party_a_pk', 'party_b_pk', name=op.f('uq_duplicate_suspicions_party_a_pk_party_b_pk')),
     )
     op.create_index('ix_duplicate_suspicions_party_a_pk', 'duplicate_suspicions', ['party_a_pk'])
     op.create_index('ix_duplicate_suspicions_party_b_pk', 'duplicate_suspicions', ['party_b_pk'])
