@@ -16,7 +16,7 @@ Only plain B-tree lookups: the same candidates, scores and order on SQLite and P
 from dataclasses import dataclass
 
 from rapidfuzz.distance import OSA
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, literal_column, or_, select, union_all
 
 from gru.errors import ValidationFailed
 from gru.extensions import db
@@ -109,30 +109,45 @@ def search_candidates(expanded, fields, extra_tokens, limit):
     """
     counts, common = {}, []
     tokens = list(expanded)
-
-    def add(pks, weight):
-        for pk in set(pks):
-            counts[pk] = counts.get(pk, 0) + weight
-
-    for token in tokens:
-        rows = db.session.scalars(select(PartySearchToken.party_pk).where(
-            PartySearchToken.token.in_(sorted(expanded[token])), PartySearchToken.field.in_(fields)).limit(RARE + 1)).all()
-        if len(rows) > RARE:
-            common.append(token)
-        else:
-            add(rows, 1)
+    lookups = [(index, select(PartySearchToken.party_pk).where(
+        among(PartySearchToken.token, sorted(expanded[token])), among(PartySearchToken.field, fields)).limit(RARE + 1))
+        for index, token in enumerate(tokens)]
     if len(tokens) >= 2 and set(PERSON_FIELDS) <= set(fields):
         keys = sorted({pair_token(left, right) for index, first in enumerate(tokens) for second in tokens[index + 1:]
                        for left in expanded[first] for right in expanded[second]})
-        add(db.session.scalars(select(PartySearchToken.party_pk).where(
-            PartySearchToken.token.in_(keys), PartySearchToken.field == "pair")).all(), 2)
+        lookups.append((_PAIRS, select(PartySearchToken.party_pk).where(
+            among(PartySearchToken.token, keys), PartySearchToken.field == "pair")))
     if extra_tokens:
-        add(db.session.scalars(select(PartySearchToken.party_pk).where(
-            PartySearchToken.token.in_(sorted(extra_tokens)))).all(), 1)
+        lookups.append((_BIRTH, select(PartySearchToken.party_pk).where(
+            among(PartySearchToken.token, sorted(extra_tokens)))))
+    found = {}
+    for tag, party_pk in _lookup_all(lookups):  # one statement, one round trip
+        found.setdefault(tag, []).append(party_pk)
+    for tag, pks in found.items():
+        if tag >= 0 and len(pks) > RARE:
+            common.append(tokens[tag])
+            continue
+        for pk in set(pks):
+            counts[pk] = counts.get(pk, 0) + (2 if tag == _PAIRS else 1)
     if not counts and common:
         terms = {term for token in common for term in expanded[token]}
         return candidate_pks(terms, fields, limit)
     return [pk for pk, _hits in sorted(counts.items(), key=lambda item: (-item[1], item[0]))[:limit]]
+
+
+_PAIRS, _BIRTH = -1, -2
+
+
+def _lookup_all(lookups):
+    """``(tag, party_pk)`` rows of every ``(tag, select)`` lookup, in one ``UNION ALL``
+    (each lookup keeps its own ``LIMIT``, as a subquery)."""
+    parts = []
+    for tag, query in lookups:
+        inner = query.add_columns(literal_column(str(tag)).label("tag")).subquery()
+        parts.append(select(inner.c.tag, inner.c.party_pk))
+    if not parts:
+        return []
+    return db.session.execute(parts[0] if len(parts) == 1 else union_all(*parts)).all()
 
 
 def parties_in_order(pks):
