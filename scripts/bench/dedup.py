@@ -77,8 +77,18 @@ def _febrl_record(row):
 
 
 def generated(persons):
+    """The generated population; the baseline sees it under FEBRL's column names (birth
+    place as suburb, sex as state, usage name as address), with the same comparisons."""
+    import pandas
+
     rows = Population(seed=11).generate(persons)
-    return [record for _cluster, record in rows], true_pairs(rows), None
+    records = [record for _cluster, record in rows]
+    frame = pandas.DataFrame([{
+        "given_name": record.get("given_names"), "surname": record.get("family_name"),
+        "date_of_birth": record.get("birth_date"), "suburb": record.get("birth_place"),
+        "state": record.get("sex"), "address_1": record.get("usage_name"),
+    } for record in records])
+    return records, true_pairs(rows), frame
 
 
 def hub_pairs(records):
