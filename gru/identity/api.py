@@ -12,6 +12,7 @@ from gru.extensions import db
 from gru.identity import schemas
 from gru.identity.search import api as matching_api
 from gru.identity.search import duplicates as duplicate_service
+from gru.identity.search.schemas import DuplicateCheckResultSchema
 from gru.identity.services import history as history_service
 from gru.identity.services import links as link_service
 from gru.identity.services import parties as party_service
@@ -86,7 +87,11 @@ class Parties(MethodView):
     @require_scope(WRITE)
     @blp.arguments(schemas.PartyCreateSchema)
     @blp.response(201, schemas.PartyWriteResultSchema, headers=ETAG_HEADER)
+    @blp.alt_response(200, schema=DuplicateCheckResultSchema, description="duplicate_check check_only: nothing created",
+                      success=True)
     @blp.alt_response(401, "UNAUTHORIZED")
+    @blp.alt_response(403, "FORBIDDEN")
+    @blp.alt_response(409, "CONFLICT")
     @blp.alt_response(422, "UNPROCESSABLE_ENTITY")
     def post(self, payload):
         """Create a party with its first values and their provenance."""

@@ -34,6 +34,7 @@ class ProblemSchema(ma.Schema):
     instance = ma.fields.String(metadata={"description": "The request path"})
     errors = ma.fields.Dict(metadata={"description": "Field-level errors: field name to messages"})
     existing_party_id = ma.fields.String(metadata={"description": "Party that caused a conflict"})
+    attributes = ma.fields.Dict(metadata={"description": "A refused write: the outcome of each attribute"})
 
 
 def _phrase(status):

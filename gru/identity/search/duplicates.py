@@ -64,7 +64,7 @@ def check_before_create(kind, raw_attributes, on_possible):
             raise DuplicateFound(
                 "This party already exists." if comparison.decision == "match"
                 else "A party like this one may already exist.",
-                existing_party_id=str(party.id), decision=comparison.decision, score=comparison.score,
+                existing_party_id=str(party.id),
             )
     return results
 
@@ -197,7 +197,8 @@ def _close(suspicion, reviewer):
 
 def _check_lock(suspicion, reviewer):
     if suspicion.locked_by and suspicion.locked_by != reviewer and suspicion.locked_until > utcnow():
-        raise Conflict(f"This suspicion is under review by {suspicion.locked_by}.", locked_until=suspicion.locked_until.isoformat())
+        raise Conflict(f"This suspicion is under review by {suspicion.locked_by} until "
+                       f"{suspicion.locked_until.isoformat(timespec='minutes')}.")
 
 
 def _with_parties(results):

@@ -49,6 +49,12 @@ class MatchResultSchema(ma.Schema):
     candidates = fields.List(fields.Nested(CandidateSchema))
 
 
+class DuplicateCheckResultSchema(MatchResultSchema):
+    """``POST /parties`` with ``duplicate_check: check_only``: nothing was created."""
+
+    created = fields.Boolean()
+
+
 class SuspicionSchema(ma.Schema):
     id = fields.UUID()
     status = fields.String()
