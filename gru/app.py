@@ -144,6 +144,7 @@ def _register_models():
     import gru.documents.models  # noqa: F401
     import gru.events.models  # noqa: F401
     import gru.identity.models  # noqa: F401
+    import gru.identity.search.models  # noqa: F401
 
 
 def _register_documents(app):
@@ -164,9 +165,11 @@ def _register_api(app):
     from gru.documents.admin_api import blp as vault_admin_blueprint
     from gru.documents.api import blp as documents_blueprint
     from gru.identity.api import blp as identity_blueprint
+    from gru.identity.search.api import blp as matching_blueprint
 
     _openapi_settings(app)
     api = ProblemApi(app)
+    api.register_blueprint(matching_blueprint)  # before /parties/<id>: /parties/search
     api.register_blueprint(identity_blueprint)
     api.register_blueprint(documents_blueprint)
     api.register_blueprint(vault_admin_blueprint)

@@ -122,6 +122,8 @@ def register_commands(app):
     from gru.auth.cli import contracts_group
     from gru.connectors.cli import connectors_group
     from gru.documents.cli import documents_group, keys_group
+    from gru.identity.import_cli import import_command
+    from gru.identity.search.cli import search_group
     from gru.worker import worker_command
 
     app.cli.add_command(init_command)
@@ -134,6 +136,8 @@ def register_commands(app):
     app.cli.add_command(keys_group)
     app.cli.add_command(connectors_group)
     app.cli.add_command(worker_command)
+    app.cli.add_command(import_command)
+    app.cli.add_command(search_group)
 
 
 def _create_app():

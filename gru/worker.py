@@ -95,11 +95,28 @@ def stop_deliveries(app) -> None:
         state.dispatcher = None
 
 
+def duplicates_job(app) -> None:
+    """Propose suspected duplicates for the parties changed since the last run; never raises."""
+    from gru.extensions import db
+    from gru.identity.search.duplicates import detect_pending
+
+    with app.app_context():
+        try:
+            examined, proposed = detect_pending()
+            db.session.commit()
+        except Exception as error:  # noqa: BLE001 - logged; the scheduler must go on
+            db.session.rollback()
+            log.error("duplicates job failed: %s", _one_line(error))
+            return
+        log.info("duplicates: %d parties examined, %d pairs proposed", examined, proposed)
+
+
 #: (job id, function of the app, setting giving its interval in seconds)
 JOBS = (
     ("journal-seal", seal_journal_job, "GRU_JOURNAL_SEAL_INTERVAL"),
     ("documents", documents_job, "GRU_DOCUMENTS_JOB_INTERVAL"),
     ("deliveries", deliveries_job, "GRU_CONNECTORS_JOB_INTERVAL"),
+    ("duplicates", duplicates_job, "GRU_DUPLICATES_JOB_INTERVAL"),
 )
 
 

@@ -14,6 +14,7 @@ from gru.extensions import db
 SCOPES = {
     "parties:read": "read golden records, their history, links and references",
     "parties:write": "create and update golden records, links and references",
+    "parties:merge": "merge duplicate parties and undo merges (supervisors' work)",
     "documents:read": "list and download the supporting documents the contract's document types allow",
     "documents:write": "upload supporting documents of the contract's document types",
     "documents:verify": "mark documents of the contract's document types verified or rejected",

@@ -10,6 +10,9 @@ from flask_smorest import Blueprint
 from gru.auth.bearer import require_scope
 from gru.extensions import db
 from gru.identity import schemas
+from gru.identity.search import api as matching_api
+from gru.identity.search import duplicates as duplicate_service
+from gru.identity.search.schemas import DuplicateCheckResultSchema
 from gru.identity.services import history as history_service
 from gru.identity.services import links as link_service
 from gru.identity.services import parties as party_service
@@ -84,16 +87,26 @@ class Parties(MethodView):
     @require_scope(WRITE)
     @blp.arguments(schemas.PartyCreateSchema)
     @blp.response(201, schemas.PartyWriteResultSchema, headers=ETAG_HEADER)
+    @blp.alt_response(200, schema=DuplicateCheckResultSchema, description="duplicate_check check_only: nothing created",
+                      success=True)
     @blp.alt_response(401, "UNAUTHORIZED")
+    @blp.alt_response(403, "FORBIDDEN")
+    @blp.alt_response(409, "CONFLICT")
     @blp.alt_response(422, "UNPROCESSABLE_ENTITY")
     def post(self, payload):
         """Create a party with its first values and their provenance."""
         provenance = make_provenance(
             payload["channel"], payload["process"], payload.get("level"), payload.get("document_id")
         )
+        if payload.get("duplicate_check", "none") != "none":  # issue 6: "do you know this person?"
+            access.check_kind(payload["kind"])
+            if payload["duplicate_check"] == "check_only":
+                return matching_api.check_only(payload["kind"], payload["attributes"])
+            duplicate_service.check_before_create(payload["kind"], payload["attributes"], payload["on_possible"])
         party, outcomes = party_service.create_party(
             payload["kind"], payload["attributes"], provenance, current_actor()
         )
+        duplicate_service.propose_for(party, origin="create")
         body, status, headers = _write_answer(party, outcomes, "identity:party:create", 201)
         headers["Location"] = f"{request.base_url}/{party.id}"
         return body, status, headers
@@ -130,6 +143,7 @@ class PartyResource(MethodView):
         party, outcomes = party_service.update_party(
             party_id, request.headers.get("If-Match"), payload["attributes"], provenance, current_actor()
         )
+        duplicate_service.propose_for(party, origin="update")
         return _write_answer(party, outcomes, "identity:party:update", 200)
 
 

@@ -24,6 +24,14 @@ class PartyCreateSchema(ProvenanceInputMixin, ma.Schema):
         keys=fields.String(), values=fields.Raw(allow_none=True), required=True,
         metadata={"description": "Attribute key to raw value; null clears the attribute"},
     )
+    duplicate_check = fields.String(
+        load_default="none", validate=validate.OneOf(("none", "match", "check_only")),
+        metadata={"description": "match: 409 when the party exists; check_only: answer the candidates, create nothing"},
+    )
+    on_possible = fields.String(
+        load_default="review", validate=validate.OneOf(("review", "refuse")),
+        metadata={"description": "With duplicate_check match, a possible duplicate is created and queued for review, or refused"},
+    )
 
 
 class PartyUpdateSchema(ProvenanceInputMixin, ma.Schema):

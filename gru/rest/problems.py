@@ -35,6 +35,7 @@ class ProblemSchema(ma.Schema):
     errors = ma.fields.Dict(metadata={"description": "Field-level errors: field name to messages"})
     existing_party_id = ma.fields.String(metadata={"description": "Party that caused a conflict"})
     existing_document_id = ma.fields.String(metadata={"description": "Document already holding this content"})
+    attributes = ma.fields.Dict(metadata={"description": "A refused write: the outcome of each attribute"})
 
 
 def _phrase(status):

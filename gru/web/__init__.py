@@ -16,7 +16,7 @@ LOGIN_METHODS = ("local", "oidc")
 def init_app(app):
     from gru.extensions import csrf
     from gru.documents import views as document_views  # noqa: F401  (routes: the documents page)
-    from gru.web import login, views  # noqa: F401  (routes)
+    from gru.web import duplicates, login, views  # noqa: F401  (routes)
     from gru.web.blueprint import blp
 
     method = app.config["GRU_AGENT_LOGIN"]

@@ -5,6 +5,7 @@ from flask import current_app, g, render_template, request
 
 from gru.errors import PreconditionFailed, ValidationFailed
 from gru.extensions import db
+from gru.identity.search import service as search_service
 from gru.identity.services import history as history_service
 from gru.identity.services import links as link_service
 from gru.identity.services import parties as party_service
@@ -26,23 +27,28 @@ def _page(template, contract, **context):
 @blp.get("/personnes")
 @requires(*DESK_ROLES)
 def search():
-    """Persons by family name (the desk contract must allow searching on it)."""
+    """Persons by any of their names, despite typos (the desk contract must allow searching on them)."""
     contract = open_desk()
     name = request.args.get("nom", "").strip()
     if not name or purpose_missing():
         return _page("search.html", contract, name=name, items=None)
     access.check_kind("person")
-    access.check_searchable(["family_name"])
-    try:
-        parties, _ = party_service.list_parties(
-            kinds=["person"], where=[f"family_name:{name}"], limit=SEARCH_LIMIT
-        )
+    birth_date = request.args.get("naissance", "").strip() or None
+    fields = search_service.searchable_fields(contract, "person")
+    if not fields:
+        access.check_searchable(["family_name"])
+    if birth_date:
+        access.check_searchable(["birth_date"])
+    try:  # issue 6: typo-tolerant search on every name, the birth date raising the score
+        hits = search_service.search(name, fields=fields, kinds=["person"], birth_date=birth_date, limit=SEARCH_LIMIT)
     except ValidationFailed as error:
-        return _page("search.html", contract, name=name, items=None, error=forms.first_error(error)), 422
+        return _page("search.html", contract, name=name, birth_date=birth_date, items=None,
+                     error=forms.first_error(error)), 422
+    parties = search_service.parties_in_order([hit.party_pk for hit in hits])
     items = access.visible_records(parties)
-    access.journal("identity:party:list", [(item["id"], access.disclosed_keys(item)) for item in items])
+    access.journal("identity:party:search", [(item["id"], access.disclosed_keys(item)) for item in items])
     db.session.commit()
-    return _page("search.html", contract, name=name, items=items)
+    return _page("search.html", contract, name=name, birth_date=birth_date, items=items)
 
 
 @blp.get("/parties/<uuid:party_id>")

@@ -103,7 +103,7 @@ def test_search_and_record_pages_are_journaled_as_agent(client, create_person, s
     assert "Élise Marie" in text and "12 rue Jean Jaurès" in text and "500" in text
 
     entries = _journal(db_session, actor_type="agent")
-    assert [entry.action for entry in entries] == ["identity:party:list", "identity:party:read",
+    assert [entry.action for entry in entries] == ["identity:party:search", "identity:party:read",
                                                    "identity:party:history"]
     assert {entry.actor_id for entry in entries} == {agent.login}
     assert {entry.party_id for entry in entries} == {party_id}

@@ -12,6 +12,7 @@ from gru.events.services import record_event, record_events
 from gru.extensions import db
 from gru.identity.catalogue import PARTY_KINDS
 from gru.identity.models import AttributeValue, CrossReference, GoldenValue, Identifier, Party, utcnow
+from gru.identity.search import index as search_index
 from gru.identity.services.context import catalogue
 from gru.identity.services.values import UNCHANGED, UPDATED, AttributeOutcome, check_attributes, record_values
 
@@ -47,8 +48,8 @@ def create_parties(kind, attribute_sets, provenance, actor):
     value refuses the whole batch (:class:`ValidationFailed`, fields named
     ``<index>.attributes.<key>``). Rows go in with three multi-row INSERTs (parties,
     values, golden pointers; :mod:`gru.bulk_sql`) on the session's connection, not as
-    ORM objects; the
-    session is flushed first so that they follow what it holds. Never commits.
+    ORM objects; the session is flushed first so that they follow what it holds. The
+    events and the search index are written in the same transaction. Never commits.
     Returns ``[(party id, outcomes)]`` in the order of ``attribute_sets``.
     """
     if kind not in PARTY_KINDS:
@@ -100,6 +101,10 @@ def create_parties(kind, attribute_sets, provenance, actor):
          {"kind": kind, "attributes": sorted(key for key, outcome in outcomes.items() if outcome.status == UPDATED)})
         for party_id, (_checked, outcomes) in zip(ids, checked_sets)
     ], new_parties=True)
+    golden = {pk: {} for pk in party_pks}
+    for value in values:
+        golden[value["party_pk"]][value["attribute_key"]] = value["value"]
+    search_index.index_parties(connection, [(pk, kind, golden[pk]) for pk in party_pks], is_new=True)
     return [(party_id, outcomes) for party_id, (_checked, outcomes) in zip(ids, checked_sets)]
 
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from gru.errors import InvalidValue, ValidationFailed
 from gru.identity.models import AttributeValue, GoldenValue, utcnow
+from gru.identity.search import index as search_index
 from gru.identity.services.context import catalogue
 
 UPDATED = "updated"
@@ -129,6 +130,8 @@ def record_values(party, checked, provenance, actor, outcomes):
         golden.lookup = lookup
         outcomes[item.key] = AttributeOutcome(UPDATED)
         changed.append(item.key)
+    if changed:
+        search_index.note_change(party)  # issue 6: the search index follows golden values
     return changed
 
 

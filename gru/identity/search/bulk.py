@@ -1,0 +1,104 @@
+"""Matching many identities at once: imports and the duplicate-detection job.
+
+Searching one person at a time costs three statements and a hundred comparisons; an
+import of a million lines cannot afford that. Here a batch of persons is blocked with
+selective keys only, looked up together:
+
+- the birth date (``dYYYYMMDD``): about 30 persons per date in a million;
+- the pairs (family-name token, first given name) in either order (``p:a:b``), each
+  part expanded to the vocabulary terms one edit away: namesakes only, and it survives
+  a wrong birth date, swapped names and one typo in each name.
+
+The few candidates of each record are then compared by :mod:`gru.identity.matching`,
+the same comparison and thresholds as everywhere else. A person whose birth date and
+both names are all wrong is not found here (nor by anyone reviewing the pair).
+"""
+
+from sqlalchemy import select
+
+from gru.extensions import db
+from gru.identity import matching, names
+from gru.identity.search.index import birth_date_token, pair_token, profile_of
+from gru.identity.search.models import PartySearchEntry, PartySearchToken
+from gru.identity.search.service import expand, match
+from gru.identity.search.sql import among
+
+CHUNK = 20000
+
+
+def match_many(kind, attribute_sets, exclude_pks=None, limit=10, are_profiles=False):
+    """``[[(party_pk, Comparison)]]``, one list per mapping of ``attribute_sets`` (in
+    order), each best first without the ``none`` decisions. ``exclude_pks[i]`` is left
+    out of the candidates of record ``i`` (the record itself, for the job);
+    ``are_profiles``: the mappings are already profiles of the search index."""
+    if kind == "person" and are_profiles:
+        profiles = list(attribute_sets)
+    elif kind != "person":
+        return [match(kind, attributes, kinds=[kind], limit=limit,
+                      exclude_pk=exclude_pks[index] if exclude_pks else None)
+                for index, attributes in enumerate(attribute_sets)]
+    else:
+        profiles = [profile_of(kind, attributes) for attributes in attribute_sets]
+    parts = [_name_parts(profile) for profile in profiles]
+    words = sorted({word for families, given in parts for word in families + given})
+    expanded = expand(words) if words else {}
+    record_keys, all_keys = [], set()
+    for profile, (families, given) in zip(profiles, parts):
+        keys = set()
+        if profile.get("birth_date"):
+            keys.add(birth_date_token(profile["birth_date"]))
+        if given:
+            for family in families:
+                for left in expanded.get(family, {family: None}):
+                    for right in expanded.get(given[0], {given[0]: None}):
+                        keys.add(pair_token(left, right))
+        record_keys.append(keys)
+        all_keys |= keys
+    holders = _holders(sorted(all_keys))
+    candidate_sets = []
+    for index, keys in enumerate(record_keys):
+        pks = set()
+        for key in keys:
+            pks |= holders.get(key, set())
+        if exclude_pks:
+            pks.discard(exclude_pks[index])
+        candidate_sets.append(pks)
+    entries = _profiles(sorted(set().union(*candidate_sets)) if candidate_sets else [])
+    results = []
+    for profile, (families, given), pks in zip(profiles, parts, candidate_sets):
+        terms = {term for word in families + given for term in expanded.get(word, {word: None})}
+        found = []
+        for pk in pks:
+            other = entries.get(pk)
+            if other is None or not terms & {token for _field, token in other.get("tokens", ())}:
+                continue  # same birth date, no name in common: not worth comparing
+            comparison = matching.compare_persons(profile, other)
+            if comparison.decision != "none":
+                found.append((pk, comparison))
+        found.sort(key=lambda item: (-item[1].weight, item[0]))
+        results.append(found[:limit])
+    return results
+
+
+def _name_parts(profile):
+    families = names.name_tokens(profile.get("family")) + names.name_tokens(profile.get("usage"))
+    return families, names.name_tokens(profile.get("given"), glue_whole=False)
+
+
+def _holders(keys):
+    holders = {}
+    for start in range(0, len(keys), CHUNK):
+        for token, party_pk in db.session.execute(
+                select(PartySearchToken.token, PartySearchToken.party_pk)
+                .where(among(PartySearchToken.token, keys[start:start + CHUNK]))):
+            holders.setdefault(token, set()).add(party_pk)
+    return holders
+
+
+def _profiles(pks):
+    profiles = {}
+    for start in range(0, len(pks), CHUNK):
+        profiles.update(db.session.execute(
+            select(PartySearchEntry.party_pk, PartySearchEntry.profile)
+            .where(among(PartySearchEntry.party_pk, pks[start:start + CHUNK]), PartySearchEntry.kind == "person")).all())
+    return profiles

@@ -1,0 +1,202 @@
+"""Keeping the search index in step with golden values, in the same transaction.
+
+:func:`note_change` is called by value recording (:func:`gru.identity.services.values.record_values`)
+for a party whose golden values changed; after the session's next flush (when the
+party has its primary key) the party's rows are rewritten on the flush's connection.
+The bulk path (:func:`gru.identity.services.parties.create_parties`, imports) calls
+:func:`index_parties` directly. A merged or erased party leaves the index
+(:func:`remove_parties`); ``gru search reindex`` rebuilds it from the golden values.
+"""
+
+from sqlalchemy import Column, MetaData, String, Table, delete, event, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from gru.dbtypes import utcnow
+from gru.identity import names
+from gru.identity.search.models import PartySearchEntry, PartySearchToken, SearchTermKey
+from gru.identity.search.sql import among, insert_rows
+
+_TOKENS = PartySearchToken.__table__
+_KEYS = SearchTermKey.__table__
+_ENTRIES = PartySearchEntry.__table__
+_PENDING = "gru.search.pending"
+#: the temporary table of the bulk path on PostgreSQL (not in the metadata: never created by migrations)
+_SCRATCH = Table("scratch_term_keys", MetaData(), Column("key", String(64)), Column("term", String(64)))
+MAX_TOKEN = 64
+
+#: index field of each name attribute
+NAME_FIELDS = {"family_name": "family_name", "usage_name": "usage_name", "given_names": "given_names",
+               "name": "name", "legal_name": "name"}
+ORGANISATION_KINDS = ("association", "company", "household")
+IDENTIFIER_KEYS = ("siren", "siret", "ridet", "rna")
+
+
+def birth_date_token(birth_date):
+    return "d" + birth_date.replace("-", "")
+
+
+def pair_token(family, given):
+    """A family-name token with the first given name, in either order: the blocking key
+    of bulk matching (:mod:`gru.identity.search.bulk`), swapped names included."""
+    first, second = sorted((family, given))
+    return f"p:{first}:{second}"[:MAX_TOKEN]
+
+
+def profile_of(kind, attributes):
+    """The folded profile of a party, from its golden ``{attribute: value}``."""
+    profile = {}
+    if kind == "person":
+        family, usage = attributes.get("family_name"), attributes.get("usage_name")
+        if family:
+            birth, usage_in_family = names.split_civil_name(family)
+            family, usage = birth, usage or usage_in_family
+        profile.update({
+            "family": names.fold(family), "usage": names.fold(usage), "given": names.fold(attributes.get("given_names")),
+        })
+        for key in ("birth_date", "birth_place", "birth_country", "sex"):
+            if attributes.get(key):
+                profile[key] = attributes[key]
+    else:
+        raw = attributes.get("legal_name") or attributes.get("name")
+        profile["name"] = names.organisation_name(raw) if raw else ""
+        for key in IDENTIFIER_KEYS:
+            if attributes.get(key):
+                profile[key] = attributes[key]
+    if attributes.get("email"):
+        profile["email"] = str(attributes["email"]).casefold()
+    phones = [attributes[key] for key in ("mobile_phone", "landline_phone", "phone") if attributes.get(key)]
+    if phones:
+        profile["phones"] = phones
+    address = attributes.get("postal_address")
+    if isinstance(address, dict):
+        profile["address"] = {
+            "line": names.fold(" ".join(address.get("lines", []))),
+            "postal_code": address.get("postal_code"),
+            "commune": address.get("commune_insee") or names.fold(address.get("commune_name")),
+        }
+    return profile
+
+
+def tokens_of(kind, profile):
+    """``[(field, token)]`` indexed for a profile."""
+    rows = []
+    if kind == "person":
+        for field, key in (("family_name", "family"), ("usage_name", "usage"), ("given_names", "given")):
+            rows.extend((field, token[:MAX_TOKEN]) for token in names.name_tokens(profile.get(key)))
+        if profile.get("birth_date"):
+            rows.append(("birth_date", birth_date_token(profile["birth_date"])))
+        given = names.name_tokens(profile.get("given"), glue_whole=False)
+        if given:
+            families = names.name_tokens(profile.get("family")) + names.name_tokens(profile.get("usage"))
+            rows.extend(("pair", pair_token(family, given[0])) for family in families)
+    else:
+        rows.extend(("name", token[:MAX_TOKEN]) for token in names.organisation_tokens(profile.get("name")))
+    return list(dict.fromkeys(rows))
+
+
+def note_change(party):
+    """Index ``party`` again after the session's next flush (it may have no pk yet)."""
+    from gru.extensions import db
+
+    db.session.info.setdefault(_PENDING, {})[id(party)] = party
+
+
+def index_parties(connection, items, is_new=False):
+    """Rewrite the index rows of ``[(party_pk, kind, golden attributes)]`` (``is_new``:
+    parties created in this transaction, which have no rows yet)."""
+    if not items:
+        return
+    if not is_new:
+        remove_parties(connection, [pk for pk, _kind, _attributes in items])
+    now = utcnow()
+    token_rows, entry_rows, terms = [], [], set()
+    for pk, kind, attributes in items:
+        profile = profile_of(kind, attributes)
+        tokens = tokens_of(kind, profile)
+        # kept with the profile, so that re-ranking does not tokenise every candidate again
+        profile["tokens"] = [[field, token] for field, token in tokens if field not in ("birth_date", "pair")]
+        for field, token in tokens:
+            token_rows.append({"party_pk": pk, "field": field, "token": token})
+            if field not in ("birth_date", "pair"):
+                terms.add(token)
+        entry_rows.append({"party_pk": pk, "kind": kind, "profile": profile, "is_dedup_pending": True,
+                           "indexed_at": now})
+    insert_rows(connection, _ENTRIES, entry_rows)
+    insert_rows(connection, _TOKENS, token_rows)
+    _add_terms(connection, terms)
+
+
+def remove_parties(connection, pks):
+    for start in range(0, len(pks), 5000):
+        chunk = pks[start:start + 5000]
+        connection.execute(delete(_TOKENS).where(among(_TOKENS.c.party_pk, chunk)))
+        connection.execute(delete(_ENTRIES).where(among(_ENTRIES.c.party_pk, chunk)))
+
+
+def _add_terms(connection, terms):
+    """Add the vocabulary terms not known yet, under each of their deletion keys."""
+    terms = sorted(terms)
+    known = set()
+    for start in range(0, len(terms), 5000):
+        chunk = terms[start:start + 5000]
+        known.update(connection.execute(
+            select(_KEYS.c.term).where(among(_KEYS.c.key, chunk), _KEYS.c.term == _KEYS.c.key)
+        ).scalars())
+    rows = [{"key": key, "term": term} for term in terms if term not in known for key in names.deletion_keys(term)]
+    if not rows:
+        return
+    if connection.dialect.name == "postgresql" and len(rows) > 1000:
+        # COPY into a scratch table, then one INSERT ... ON CONFLICT: a concurrent writer
+        # may add the same new term meanwhile.
+        connection.exec_driver_sql("CREATE TEMPORARY TABLE IF NOT EXISTS scratch_term_keys "
+                                   "(key VARCHAR(64), term VARCHAR(64)) ON COMMIT DELETE ROWS")
+        insert_rows(connection, _SCRATCH, rows)
+        connection.exec_driver_sql("INSERT INTO search_term_keys (key, term) SELECT key, term FROM scratch_term_keys "
+                                   "ON CONFLICT DO NOTHING")
+        connection.exec_driver_sql("TRUNCATE scratch_term_keys")
+        return
+    dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
+    for start in range(0, len(rows), 5000):
+        connection.execute(dialect.insert(_KEYS).on_conflict_do_nothing(), rows[start:start + 5000])
+
+
+def _golden_of(party):
+    return {golden.attribute_key: golden.value.value for golden in party.golden if golden.value.value is not None}
+
+
+@event.listens_for(Session, "after_flush")
+def _index_after_flush(session, _flush_context):
+    pending = session.info.pop(_PENDING, None)
+    if not pending:
+        return
+    items = [(party.pk, party.kind, _golden_of(party)) for party in pending.values()
+             if party.pk is not None and party.status == "active"]
+    index_parties(session.connection(), items)
+
+
+def rebuild(batch_size=2000):
+    """Index every active party again from its golden values (``gru search reindex``);
+    returns the number of parties indexed."""
+    from gru.extensions import db
+    from gru.identity.models import AttributeValue, GoldenValue, Party
+
+    connection = db.session.connection()
+    last, count = 0, 0
+    while True:
+        parties = connection.execute(
+            select(Party.pk, Party.kind).where(Party.pk > last, Party.status == "active")
+            .order_by(Party.pk).limit(batch_size)).all()
+        if not parties:
+            return count
+        pks = [pk for pk, _kind in parties]
+        golden = {pk: {} for pk in pks}
+        for party_pk, key, value in connection.execute(
+                select(GoldenValue.party_pk, GoldenValue.attribute_key, AttributeValue.value)
+                .join(AttributeValue, AttributeValue.pk == GoldenValue.value_pk)
+                .where(GoldenValue.party_pk.in_(pks))):
+            if value is not None:
+                golden[party_pk][key] = value
+        index_parties(connection, [(pk, kind, golden[pk]) for pk, kind in parties])
+        count += len(parties)
+        last = pks[-1]

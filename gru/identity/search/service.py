@@ -1,0 +1,283 @@
+"""Finding parties: typo-tolerant search for agents and applications, and matching.
+
+Both run in two steps (issue 6, "Search"; team guidance "Index design"):
+
+1. **candidates**: each query token, and every vocabulary term one edit away from it
+   (symmetric-deletion keys, :func:`gru.identity.names.deletion_keys`), is looked up in
+   ``party_search_tokens`` with indexed equality; the parties sharing the most tokens
+   (and the birth date, when given) are kept, at most :data:`CANDIDATES`;
+2. **re-ranking**: those few are compared with Jaro-Winkler (rapidfuzz) on folded names,
+   the birth date and the commune as boosters; matching uses the pairwise comparison of
+   :mod:`gru.identity.matching` instead.
+
+Only plain B-tree lookups: the same candidates, scores and order on SQLite and PostgreSQL.
+"""
+
+from dataclasses import dataclass
+
+from rapidfuzz.distance import OSA
+from sqlalchemy import func, literal_column, or_, select, union_all
+
+from gru.errors import ValidationFailed
+from gru.extensions import db
+from gru.identity import matching, names
+from gru.identity.models import GoldenValue, Identifier, Party
+from gru.identity.search.index import (
+    IDENTIFIER_KEYS,
+    birth_date_token,
+    pair_token,
+    profile_of,
+    tokens_of,
+)
+from gru.identity.search.models import PartySearchEntry, PartySearchToken, SearchTermKey
+from gru.identity.search.sql import among
+from gru.identity.validators import birth_date as validate_birth_date
+
+CANDIDATES = 200
+MATCH_CANDIDATES = 100
+PERSON_FIELDS = ("family_name", "usage_name", "given_names")
+ORGANISATION_FIELDS = ("name",)
+MIN_SIMILARITY = 0.8
+#: a query word held by more parties than this is too common to make candidates alone
+RARE = 1000
+
+
+def searchable_fields(contract, kind=None):
+    """The index fields a contract may search (``may_search``), for ``kind`` or any kind."""
+    fields = [key for key in PERSON_FIELDS if contract.may_search(key) and kind in (None, "person")]
+    if kind != "person" and (contract.may_search("name") or contract.may_search("legal_name")):
+        fields.append("name")
+    return fields
+
+
+@dataclass
+class Hit:
+    party_pk: int
+    score: float
+    reasons: list
+
+
+def expand(tokens):
+    """``{query token: {term: "exact" | "typo"}}``: the known terms at most one edit away."""
+    expanded = {token: {token: "exact"} for token in tokens}
+    keys = {}
+    for token in tokens:
+        if len(token) >= names.MIN_FUZZY_LENGTH:
+            for key in names.deletion_keys(token):
+                keys.setdefault(key, set()).add(token)
+    if not keys:
+        return expanded
+    rows = db.session.execute(
+        select(SearchTermKey.key, SearchTermKey.term).where(among(SearchTermKey.key, sorted(keys)))
+    ).all()
+    for key, term in rows:
+        for token in keys[key]:
+            if term != token and OSA.distance(token, term) <= 1:
+                expanded[token].setdefault(term, "typo")
+    return expanded
+
+
+def candidate_pks(terms, fields, limit, extra_tokens=()):
+    """Parties sharing the most of ``terms`` (in ``fields``) and ``extra_tokens``."""
+    conditions = [PartySearchToken.token.in_(sorted(terms)) & PartySearchToken.field.in_(fields)] if terms else []
+    if extra_tokens:
+        conditions.append(PartySearchToken.token.in_(sorted(extra_tokens)))
+    if not conditions:
+        return []
+    hits = func.count().label("hits")
+    query = (
+        select(PartySearchToken.party_pk, hits)
+        .where(or_(*conditions))
+        .group_by(PartySearchToken.party_pk)
+        .order_by(hits.desc(), PartySearchToken.party_pk)
+        .limit(limit)
+    )
+    return [row.party_pk for row in db.session.execute(query)]
+
+
+def search_candidates(expanded, fields, extra_tokens, limit):
+    """Candidates of a free-text search, most hits first (ties: oldest first).
+
+    Each query word (with its terms one edit away) is looked up with ``LIMIT``
+    :data:`RARE` + 1: a word held by more parties than that ("marie", "martin" in a
+    large base) does not make candidates by itself, it is too common to tell anyone
+    apart; pairs of query words are looked up as (family name, first given name) keys
+    instead, which are selective whatever the names. The birth date, when given, adds
+    its holders. Only when nothing is found that way are the common words aggregated
+    (:func:`candidate_pks`). Every lookup is an indexed equality, and the cut-off is
+    all-or-nothing, so that SQLite and PostgreSQL return the same candidates.
+    """
+    counts, common = {}, []
+    tokens = list(expanded)
+    lookups = [(index, select(PartySearchToken.party_pk).where(
+        among(PartySearchToken.token, sorted(expanded[token])), among(PartySearchToken.field, fields)).limit(RARE + 1))
+        for index, token in enumerate(tokens)]
+    if len(tokens) >= 2 and set(PERSON_FIELDS) <= set(fields):
+        keys = sorted({pair_token(left, right) for index, first in enumerate(tokens) for second in tokens[index + 1:]
+                       for left in expanded[first] for right in expanded[second]})
+        lookups.append((_PAIRS, select(PartySearchToken.party_pk).where(
+            among(PartySearchToken.token, keys), PartySearchToken.field == "pair")))
+    if extra_tokens:
+        lookups.append((_BIRTH, select(PartySearchToken.party_pk).where(
+            among(PartySearchToken.token, sorted(extra_tokens)))))
+    found = {}
+    for tag, party_pk in _lookup_all(lookups):  # one statement, one round trip
+        found.setdefault(tag, []).append(party_pk)
+    for tag, pks in found.items():
+        if tag >= 0 and len(pks) > RARE:
+            common.append(tokens[tag])
+            continue
+        for pk in set(pks):
+            counts[pk] = counts.get(pk, 0) + (2 if tag == _PAIRS else 1)
+    if not counts and common:
+        terms = {term for token in common for term in expanded[token]}
+        return candidate_pks(terms, fields, limit)
+    return [pk for pk, _hits in sorted(counts.items(), key=lambda item: (-item[1], item[0]))[:limit]]
+
+
+_PAIRS, _BIRTH = -1, -2
+
+
+def _lookup_all(lookups):
+    """``(tag, party_pk)`` rows of every ``(tag, select)`` lookup, in one ``UNION ALL``
+    (each lookup keeps its own ``LIMIT``, as a subquery)."""
+    parts = []
+    for tag, query in lookups:
+        inner = query.add_columns(literal_column(str(tag)).label("tag")).subquery()
+        parts.append(select(inner.c.tag, inner.c.party_pk))
+    if not parts:
+        return []
+    return db.session.execute(parts[0] if len(parts) == 1 else union_all(*parts)).all()
+
+
+def parties_in_order(pks):
+    """The parties of ``pks``, in that order."""
+    if not pks:
+        return []
+    parties = {party.pk: party for party in db.session.scalars(select(Party).where(Party.pk.in_(pks)))}
+    return [parties[pk] for pk in pks if pk in parties]
+
+
+def entries_of(pks, kinds):
+    """``(party_pk, kind, profile)`` rows of ``pks`` (plain rows: no ORM objects)."""
+    if not pks:
+        return []
+    query = select(PartySearchEntry.party_pk, PartySearchEntry.kind, PartySearchEntry.profile).where(
+        PartySearchEntry.party_pk.in_(pks))
+    if kinds is not None:
+        query = query.where(PartySearchEntry.kind.in_(kinds))
+    return db.session.execute(query).all()
+
+
+def search(q, *, fields, kinds=None, birth_date=None, commune=None, limit=20):
+    """Parties whose names match the free text ``q``, best first, each with its reasons.
+
+    ``fields`` are the name fields the caller may search; ``kinds`` the party kinds it
+    covers. The birth date (``YYYY-MM-DD``, ``00`` for unknown parts) and the commune
+    (INSEE code of birth place or address) raise or lower the score; they do not filter.
+    """
+    tokens = names.query_tokens(q or "")
+    if not tokens:
+        raise ValidationFailed({"q": ["Give at least one name of two letters or more."]})
+    if birth_date is not None:
+        try:
+            birth_date = validate_birth_date(birth_date)
+        except Exception as error:  # InvalidValue
+            raise ValidationFailed({"birth_date": [getattr(error, "detail", str(error))]}) from None
+    expanded = expand(tokens)
+    extra = {birth_date_token(birth_date)} if birth_date else set()
+    pks = search_candidates(expanded, fields, extra, CANDIDATES)
+    hits = [_rank(entry, tokens, expanded, fields, birth_date, commune) for entry in entries_of(pks, kinds)]
+    hits = [hit for hit in hits if hit is not None]
+    hits.sort(key=lambda hit: (-hit.score, hit.party_pk))
+    return hits[:limit]
+
+
+def _rank(entry, tokens, expanded, fields, birth_date, commune):
+    stored = entry.profile.get("tokens")
+    candidate = [(field, token) for field, token in (stored if stored is not None else tokens_of(entry.kind, entry.profile))
+                 if field in fields]
+    if not candidate:
+        return None
+    reasons, total = [], 0.0
+    for token in tokens:
+        best_field, best_sim, best_term = None, 0.0, None
+        for field, term in candidate:
+            sim = 1.0 if term == token else matching.similarity(token, term)
+            if sim > best_sim:
+                best_field, best_sim, best_term = field, sim, term
+        if best_sim < MIN_SIMILARITY:
+            reasons.append({"query": token, "agreement": "none"})
+            continue
+        agreement = "exact" if best_sim == 1.0 else "typo" if best_term in expanded[token] else "similar"
+        reasons.append({"query": token, "field": best_field, "agreement": agreement, "similarity": round(best_sim, 3)})
+        total += best_sim
+    name_score = total / len(tokens)
+    if name_score == 0:
+        return None
+    coverage = max(_coverage(words, tokens) for words in _primary_words(entry.profile))
+    score = 0.75 * name_score + 0.25 * coverage
+    profile = entry.profile
+    if birth_date:
+        level = matching.compare_birth_dates(birth_date, profile.get("birth_date"))
+        bonus = {"exact": 0.3, "compatible": 0.15, "typo": 0.05, "different": -0.3}.get(level, 0.0)
+        score += bonus
+        reasons.append({"field": "birth_date", "agreement": level})
+    if commune:
+        places = {profile.get("birth_place"), (profile.get("address") or {}).get("commune")}
+        if commune in places:
+            score += 0.1
+            reasons.append({"field": "commune", "agreement": "exact"})
+    return Hit(entry.party_pk, round(score, 4), reasons)
+
+
+def _primary_words(profile):
+    """The words a full query would name: birth name (or usage name, or organisation
+    name) and given names; one set per way of naming the party."""
+    given = profile.get("given") or ""
+    sets = [f"{profile.get('family') or ''} {given}", f"{profile.get('usage') or ''} {given}"] \
+        if profile.get("usage") else [f"{profile.get('family') or profile.get('name') or ''} {given}"]
+    return [{word for word in text.split() if word not in names.PARTICLES and len(word) >= names.MIN_TOKEN_LENGTH}
+            for text in sets]
+
+
+def _coverage(words, tokens):
+    """The share of ``words`` that some query token names (Jaro-Winkler >= 0.88)."""
+    if not words:
+        return 0.0
+    return sum(1 for word in words if any(matching.similarity(word, token) >= 0.88 for token in tokens)) / len(words)
+
+
+def match(kind, attributes, *, kinds=None, limit=10, exclude_pk=None):
+    """Candidates for the identity ``attributes`` (already validated), best first:
+    ``[(party_pk, Comparison)]``, those the comparison calls ``none`` left out."""
+    profile = profile_of(kind, attributes)
+    rows = tokens_of(kind, profile)
+    name_terms = [token for field, token in rows if field not in ("birth_date", "pair")]
+    extra = {token for field, token in rows if field == "birth_date"}
+    expanded = expand(name_terms)
+    fields = PERSON_FIELDS if kind == "person" else ORGANISATION_FIELDS
+    pks = search_candidates(expanded, fields, extra, MATCH_CANDIDATES)
+    if kind != "person":
+        pks = list(dict.fromkeys(identified_pks(attributes) + pks))
+    results = []
+    for entry in entries_of([pk for pk in pks if pk != exclude_pk], [kind]):
+        comparison = matching.compare(kind, profile, entry.profile)
+        if comparison.decision != "none":
+            results.append((entry.party_pk, comparison))
+    results.sort(key=lambda item: (-item[1].weight, item[0]))
+    return results[:limit]
+
+
+def identified_pks(attributes):
+    """Organisations holding one of the SIRET, SIREN, RIDET or RNA given."""
+    pks = []
+    for key in IDENTIFIER_KEYS:
+        value = attributes.get(key)
+        if not value:
+            continue
+        pks.extend(db.session.scalars(
+            select(GoldenValue.party_pk).where(GoldenValue.attribute_key == key, GoldenValue.lookup == str(value))
+        ))
+        pks.extend(db.session.scalars(select(Identifier.party_pk).where(Identifier.type == key, Identifier.value == str(value))))
+    return pks

@@ -1,0 +1,95 @@
+"""Benchmark: bulk import with matching (issue 6, "Bulk import").
+
+Prints for each backend:
+
+    import: ``--persons`` generated records (10 % with duplicates) imported into an empty
+            hub through the importer of ``gru import`` (validation, bulk matching against
+            the hub and the batch, creation, cross-references, journal), 500 a
+            transaction: records/s and the extrapolated time for 1,000,000
+            (target: 1,000,000 in under 5 minutes on PostgreSQL)
+    match:  1,000 new records (half of them variants of persons already there) matched
+            against the base in one call of ``match_many`` (target: under 1 s against
+            1,000,000)
+
+    PYTHONPATH=. .venv/bin/python scripts/bench/importing.py [--persons 100000]
+        [--backend sqlite|postgresql|both] [--postgres-url URL]
+"""
+
+import argparse
+import sys
+import time
+
+from sqlalchemy import text
+
+sys.path.insert(0, "scripts/bench")
+
+from core import DEFAULT_POSTGRES_URL, Instance  # noqa: E402
+from population import Population  # noqa: E402
+
+from gru.auth.contracts import full_access_document, set_contract  # noqa: E402
+from gru.auth.services import register_application  # noqa: E402
+from gru.extensions import db  # noqa: E402
+from gru.identity.importing import Importer, Mapping  # noqa: E402
+from gru.identity.search.bulk import match_many  # noqa: E402
+
+BATCH = 500
+COLUMNS = ("family_name", "usage_name", "given_names", "birth_date", "sex", "birth_place", "email")
+
+
+def run(backend, arguments):
+    instance = Instance(backend, arguments.postgres_url)
+    try:
+        app = instance.app
+        population = Population(seed=13)
+        rows = population.generate(arguments.persons)
+        with app.app_context():
+            register_application("cafat", "CAFAT")
+            catalogue = app.extensions["gru.catalogue"]
+            set_contract("cafat", full_access_document(catalogue, purposes=["import"]), catalogue, author="bench")
+            db.session.commit()
+            importer = Importer(Mapping("person", "id", {key: key for key in COLUMNS}), "cafat")
+            started = time.perf_counter()
+            for start in range(0, len(rows), BATCH):
+                batch = [(start + offset + 1, {"id": f"L{start + offset}", **record})
+                         for offset, (_cluster, record) in enumerate(rows[start:start + BATCH])]
+                importer.run_batch(batch)
+                db.session.commit()
+                if (start // BATCH) % 40 == 39:
+                    print(f"  ... {start + BATCH:,} lines, {(start + BATCH) / (time.perf_counter() - started):,.0f}/s",
+                          flush=True)
+            elapsed = time.perf_counter() - started
+            report = importer.report.as_dict()
+            db.session.remove()
+            with db.engine.begin() as connection:
+                connection.execute(text("ANALYZE"))
+            base = [record for _cluster, record in rows]
+            fresh = [population.variant(population.random.choice(base)) if index % 2 else population.person()
+                     for index in range(1000)]
+            match_many("person", fresh[:100])  # warm-up
+            started = time.perf_counter()
+            results = match_many("person", fresh)
+            match_elapsed = time.perf_counter() - started
+            found = sum(1 for index, result in enumerate(results) if index % 2 and result)
+        return len(rows), elapsed, report, match_elapsed, found
+    finally:
+        instance.close()
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--persons", type=int, default=100_000)
+    parser.add_argument("--backend", choices=("sqlite", "postgresql", "both"), default="both")
+    parser.add_argument("--postgres-url", default=DEFAULT_POSTGRES_URL)
+    arguments = parser.parse_args()
+    backends = ("sqlite", "postgresql") if arguments.backend == "both" else (arguments.backend,)
+    for backend in backends:
+        lines, elapsed, report, match_elapsed, found = run(backend, arguments)
+        rate = lines / elapsed
+        print(f"{backend}: imported {lines:,} lines in {elapsed:.1f} s ({rate:,.0f}/s): {report}; "
+              f"1,000,000 would take about {1_000_000 / rate / 60:.0f} min (target 5)")
+        print(f"  1,000 new records matched against {report['created']:,} in {match_elapsed * 1000:.0f} ms "
+              f"(target < 1 s against 1,000,000); {found} of the 500 variants found a candidate")
+
+
+if __name__ == "__main__":
+    main()

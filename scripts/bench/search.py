@@ -1,0 +1,150 @@
+"""Benchmark: search for agents (issue 6, "Search for agents and applications").
+
+Loads ``--persons`` generated French and Caledonian persons (``population.py``, no
+duplicates) through ``create_parties`` (which maintains the search index), then runs
+``--queries`` realistic front-desk queries built from persons of the base (one typo, no
+accents, maiden or usage name, half of a compound name, given and family names swapped)
+through ``GET /api/v1/parties/search`` (WSGI test client, contract filtering and
+journaling included), and prints for each backend::
+
+    load:    persons/s (create_parties with the index, 1,000 a transaction)
+    latency: p50, p95 (ms) of a search without and with the birth date; searches/s
+    quality: the right person in the first 10 results, and first with the birth date
+
+Targets at 1,000,000 persons on PostgreSQL: p50 <= 10 ms, p95 <= 50 ms, >= 100/s,
+top-10 >= 97 %, first-with-birth-date >= 97 %; SQLite p95 < 100 ms.
+
+    PYTHONPATH=. .venv/bin/python scripts/bench/search.py [--persons 100000] [--queries 1000]
+        [--backend sqlite|postgresql|both] [--postgres-url URL]
+"""
+
+import argparse
+import statistics
+import sys
+import time
+
+from sqlalchemy import text
+
+sys.path.insert(0, "scripts/bench")
+
+from core import DEFAULT_POSTGRES_URL, Instance, bearer_headers  # noqa: E402
+from population import Population, strip_accents  # noqa: E402
+
+from gru.extensions import db  # noqa: E402
+from gru.identity.services.context import Actor, make_provenance  # noqa: E402
+from gru.identity.services.parties import create_parties  # noqa: E402
+
+LOADER = Actor(type="agent", id="bench")
+BATCH = 1000
+
+
+def load(app, people):
+    ids = []
+    with app.app_context():
+        provenance = make_provenance("desk", "original_document_checked")
+        started = time.perf_counter()
+        for start in range(0, len(people), BATCH):
+            ids.extend(party_id for party_id, _ in create_parties("person", people[start:start + BATCH], provenance, LOADER))
+            db.session.commit()
+            if (start // BATCH) % 20 == 19:
+                print(f"  ... {len(ids):,} persons, {len(ids) / (time.perf_counter() - started):,.0f}/s", flush=True)
+        rate = len(people) / (time.perf_counter() - started)
+        db.session.remove()
+        with db.engine.begin() as connection:
+            connection.execute(text("ANALYZE"))
+    return ids, rate
+
+
+def queries(population, people, ids, count, seed=17):
+    """``[(query text, birth date, expected id, kind of variation)]``: the same queries
+    (same seed) on every backend."""
+    import random
+
+    pick = population.random = random.Random(seed)
+    made = []
+    while len(made) < count:
+        index = pick.randrange(len(people))
+        person = people[index]
+        family, given = person["family_name"], person["given_names"].split()[0]
+        kind = pick.choice(("typo", "accents", "usage", "compound", "swapped"))
+        if kind == "typo":
+            family = population.typo(family)
+        elif kind == "accents":
+            family, given = strip_accents(family).upper(), strip_accents(given).lower()
+        elif kind == "usage":
+            if not person.get("usage_name"):
+                continue
+            family = person["usage_name"]
+        elif kind == "compound":
+            if "-" not in family:
+                continue
+            family = pick.choice(family.split("-"))
+        query = f"{given} {family}" if kind == "swapped" else f"{family} {given}"
+        made.append((query, person["birth_date"], str(ids[index]), kind))
+    return made
+
+
+def run(app, headers, made):
+    client = app.test_client()
+    timings, with_date, top10, first = [], [], 0, 0
+    by_kind = {}
+    for query, birth_date, expected, kind in made:
+        started = time.perf_counter()
+        response = client.get("/api/v1/parties/search", query_string={"q": query, "limit": 10}, headers=headers)
+        timings.append(time.perf_counter() - started)
+        found = [item["party"]["id"] for item in response.get_json()["items"]]
+        hit = expected in found[:10]
+        top10 += hit
+        by_kind.setdefault(kind, []).append(hit)
+        started = time.perf_counter()
+        response = client.get("/api/v1/parties/search", query_string={"q": query, "birth_date": birth_date,
+                                                                      "limit": 10}, headers=headers)
+        with_date.append(time.perf_counter() - started)
+        found = [item["party"]["id"] for item in response.get_json()["items"]]
+        first += bool(found) and found[0] == expected
+    return timings, with_date, top10 / len(made), first / len(made), {k: sum(v) / len(v) for k, v in by_kind.items()}
+
+
+def percentile(values, fraction):
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))] * 1000
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--persons", type=int, default=100_000)
+    parser.add_argument("--queries", type=int, default=1000)
+    parser.add_argument("--backend", choices=("sqlite", "postgresql", "both"), default="both")
+    parser.add_argument("--postgres-url", default=DEFAULT_POSTGRES_URL)
+    arguments = parser.parse_args()
+    population = Population(seed=3)
+    people = [population.person() for _ in range(arguments.persons)]
+    backends = ("sqlite", "postgresql") if arguments.backend == "both" else (arguments.backend,)
+    results = []
+    for backend in backends:
+        instance = Instance(backend, arguments.postgres_url)
+        try:
+            print(f"{backend}: loading {arguments.persons:,} persons", flush=True)
+            ids, rate = load(instance.app, people)
+            headers = bearer_headers(instance.app)
+            made = queries(population, people, ids, arguments.queries)
+            run(instance.app, headers, made[:50])  # warm-up
+            timings, with_date, top10, first, by_kind = run(instance.app, headers, made)
+            total = sum(timings) + sum(with_date)
+            results.append((backend, rate, timings, with_date, top10, first, 2 * len(made) / total, by_kind))
+        finally:
+            instance.close()
+    print(f"\n{arguments.persons:,} persons, {arguments.queries:,} queries (each without then with the birth date)")
+    for backend, rate, timings, with_date, top10, first, per_second, by_kind in results:
+        print(f"{backend}: load {rate:,.0f} persons/s; search p50 {percentile(timings, .5):.1f} ms, "
+              f"p95 {percentile(timings, .95):.1f} ms; with birth date p50 {percentile(with_date, .5):.1f} ms, "
+              f"p95 {percentile(with_date, .95):.1f} ms; {per_second:,.0f} searches/s (one client)")
+        print(f"  right person in the first 10: {top10:.1%} ({', '.join(f'{k} {v:.1%}' for k, v in sorted(by_kind.items()))}); "
+              f"first with the birth date: {first:.1%}")
+        p95_target = 50 if backend == "postgresql" else 100
+        print(f"  targets: p95 <= {p95_target} ms {'PASS' if percentile(timings, .95) <= p95_target else 'MISS'}; "
+              f"top-10 >= 97 % {'PASS' if top10 >= .97 else 'MISS'}; first >= 97 % {'PASS' if first >= .97 else 'MISS'}")
+
+
+if __name__ == "__main__":
+    main()

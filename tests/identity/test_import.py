@@ -1,0 +1,95 @@
+"""``gru import``: records of an application loaded without duplicates; a bad line is
+reported with its number and changes nothing; a rerun resumes; a dry run writes nothing."""
+
+import json
+
+import pytest
+from sqlalchemy import func, select
+
+from gru.identity.import_cli import import_command
+from gru.identity.models import CrossReference, Party
+from gru.identity.search.models import DuplicateSuspicion
+from tests.factories.auth import make_application
+from tests.factories.identity import make_party
+
+MAPPING = {"kind": "person", "local_id": "dossier", "delimiter": ";", "birth_date_format": "%d/%m/%Y",
+           "columns": {"nom": "family_name", "nom_usage": "usage_name", "prenoms": "given_names",
+                       "date_naissance": "birth_date", "sexe": "sex", "courriel": "email"}}
+CSV = """dossier;nom;nom_usage;prenoms;date_naissance;sexe;courriel
+A1;Wamitan;;Élise;14/03/1987;F;elise@example.nc
+A2;Kaouha;;Régis;09/09/1979;M;
+A3;Gope;;Paul;31/02/1980;M;
+A4;Kaouha;;Regis;09/09/1979;M;regis@example.nc
+A5;Wamytan;;Élise;15/03/1987;F;
+"""
+
+
+@pytest.fixture
+def files(tmp_path, db_session):
+    make_application("cafat")
+    existing = make_party(attributes={"family_name": "Wamytan", "given_names": "Élise Marie",
+                                      "birth_date": "1987-03-14", "sex": "F"})
+    db_session.flush()
+    (tmp_path / "mapping.json").write_text(json.dumps(MAPPING))
+    (tmp_path / "dossiers.csv").write_text(CSV, encoding="utf-8")
+    return tmp_path, existing
+
+
+def _run(app, tmp_path, *extra, name="dossiers.csv"):
+    return app.test_cli_runner().invoke(import_command, [
+        str(tmp_path / name), "--mapping", str(tmp_path / "mapping.json"), "--application", "cafat", *extra])
+
+
+def _count(db_session, model):
+    return db_session.scalar(select(func.count()).select_from(model))
+
+
+def test_import_creates_links_queues_and_reports_the_bad_line(app, files, db_session):
+    tmp_path, existing = files
+    parties_before = _count(db_session, Party)
+    result = _run(app, tmp_path)
+    assert result.exit_code == 1  # one line in error
+    assert "line 4: birth_date:" in result.stderr
+    assert "created 2 (of which 1 queued for review), linked 2" in result.stdout
+    xrefs = dict(db_session.execute(select(CrossReference.local_id, CrossReference.party_pk)
+                                    .where(CrossReference.application_code == "cafat")).all())
+    assert xrefs["A1"] == existing.pk                      # certain match: linked, not created
+    assert xrefs["A4"] == xrefs["A2"]                      # the same person twice in the file
+    assert "A3" not in xrefs
+    assert _count(db_session, Party) == parties_before + 2
+    assert _count(db_session, DuplicateSuspicion) == 1    # A5: possible (birth date one digit off)
+
+
+def test_a_rerun_skips_what_was_imported(app, files, db_session):
+    tmp_path, _existing = files
+    _run(app, tmp_path)
+    parties = _count(db_session, Party)
+    result = _run(app, tmp_path)
+    assert "skipped 4 already imported" in result.stdout
+    assert _count(db_session, Party) == parties
+
+
+def test_a_dry_run_writes_nothing(app, files, db_session):
+    tmp_path, _existing = files
+    parties = _count(db_session, Party)
+    result = _run(app, tmp_path, "--dry-run")
+    assert "dry run: would have created 2" in result.stdout
+    assert _count(db_session, Party) == parties
+    assert _count(db_session, CrossReference) == 0
+
+
+def test_json_lines_and_a_broken_line(app, files, db_session):
+    tmp_path, _existing = files
+    lines = [json.dumps({"dossier": "J1", "nom": "Tjibaou", "prenoms": "Marie", "date_naissance": "01/01/1970"}),
+             "{not json", json.dumps({"dossier": "J2", "nom": "Néaoutyine", "prenoms": "Paul"})]
+    (tmp_path / "d.jsonl").write_text("\n".join(lines) + "\n")
+    result = _run(app, tmp_path, name="d.jsonl")
+    assert "line 2: Not a JSON object" in result.stderr
+    assert "created 2" in result.stdout
+
+
+def test_a_bad_mapping_is_one_line(app, files):
+    tmp_path, _existing = files
+    (tmp_path / "mapping.json").write_text(json.dumps({"local_id": "dossier", "columns": {"x": "shoe_size"}}))
+    result = _run(app, tmp_path)
+    assert result.exit_code == 1 and "shoe_size" in result.stderr and "Traceback" not in result.stderr

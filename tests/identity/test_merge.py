@@ -1,0 +1,156 @@
+"""Duplicates reviewed side by side, "not a duplicate" remembered, locks, merge and unmerge.
+
+Merge keeps everything (history of both, links, identifiers, cross-references,
+documents); unmerge restores both parties and says what it could not tell."""
+
+import pytest
+from sqlalchemy import select
+
+from gru.events.models import Event
+from gru.identity.search import duplicates
+from gru.identity.search.models import DuplicateSuspicion
+from tests.factories.auth import fetch_token, make_application
+from tests.factories.identity import make_party
+from tests.documents.conftest import pdf, vault_contract
+
+ELISE = {"family_name": "Wamytan", "given_names": "Élise Marie", "birth_date": "1987-03-14", "sex": "F"}
+
+
+@pytest.fixture
+def pair(db_session):
+    first = make_party(attributes=ELISE)
+    second = make_party(attributes={**ELISE, "family_name": "Wamitan", "birth_date": "1987-03-15",
+                                    "email": "elise@example.nc"}, process="original_document_checked")
+    db_session.flush()
+    return first, second
+
+
+def _open(client, headers):
+    return client.get("/api/v1/duplicates", headers=headers).get_json()["items"]
+
+
+def test_the_job_proposes_pairs_with_scores(client, headers, pair, db_session):
+    examined, proposed = duplicates.detect_pending()
+    assert examined >= 2 and proposed == 1
+    items = _open(client, headers)
+    assert len(items) == 1
+    assert {party["id"] for party in items[0]["parties"]} == {str(pair[0].id), str(pair[1].id)}
+    assert items[0]["decision"] == "possible" and items[0]["explanation"]["birth_date"]["agreement"] == "typo"
+    assert duplicates.detect_pending() == (0, 0)
+
+
+def test_not_a_duplicate_is_remembered(client, headers, pair, db_session):
+    duplicates.detect_pending()
+    suspicion = _open(client, headers)[0]
+    response = client.post(f"/api/v1/duplicates/{suspicion['id']}/decision", headers=headers,
+                           json={"decision": "not_duplicate"})
+    assert response.status_code == 200 and response.get_json()["status"] == "not_duplicate"
+    duplicates.propose_for(pair[0])
+    duplicates.propose_for(pair[1])
+    assert _open(client, headers) == []
+
+
+def test_a_suspicion_under_review_is_locked(client, headers, pair, db_session):
+    duplicates.detect_pending()
+    suspicion = _open(client, headers)[0]
+    assert client.post(f"/api/v1/duplicates/{suspicion['id']}/review", headers=headers).status_code == 200
+    application, secret = make_application("other-desk")
+    other = {"Authorization": f"Bearer {fetch_token(client, application, secret)}"}
+    assert client.post(f"/api/v1/duplicates/{suspicion['id']}/review", headers=other).status_code == 409
+    response = client.post(f"/api/v1/duplicates/{suspicion['id']}/decision", headers=other,
+                           json={"decision": "not_duplicate"})
+    assert response.status_code == 409
+
+
+def _merge(client, headers, survivor, merged, **extra):
+    response = client.post("/api/v1/merges", headers=headers,
+                           json={"survivor_id": str(survivor.id), "merged_id": str(merged.id), **extra})
+    assert response.status_code == 201, response.get_json()
+    return response.get_json()
+
+
+def _record(client, headers, party):
+    return client.get(f"/api/v1/parties/{party.id}", headers=headers).get_json()
+
+
+def test_merge_keeps_everything_and_survivorship_chooses(client, headers, pair, db_session):
+    survivor, merged = pair
+    household = make_party("household", {"name": "Foyer Wamytan"})
+    db_session.flush()
+    assert client.post("/api/v1/links", headers=headers, json={
+        "person_id": str(merged.id), "kind": "member_of", "target_id": str(household.id), "role": "head",
+        "channel": "desk"}).status_code == 201
+    assert client.post(f"/api/v1/parties/{merged.id}/cross-references", headers=headers,
+                       json={"local_id": "CAFAT-1", "channel": "application"}).status_code == 201
+    duplicates.detect_pending()
+    suspicion = _open(client, headers)[0]
+    merge = _merge(client, headers, survivor, merged, suspicion_id=suspicion["id"])
+    record = _record(client, headers, survivor)
+    # the merged party was certified at 500: its values win; the e-mail only it had is kept
+    assert record["attributes"]["family_name"] == "Wamitan"
+    assert record["provenance"]["family_name"]["level"] == 500
+    assert record["attributes"]["email"] == "elise@example.nc"
+    assert record["cross_references"] == [{"application": "portail", "local_id": "CAFAT-1"}]
+    history = client.get(f"/api/v1/parties/{survivor.id}/history", headers=headers,
+                         query_string={"limit": 500}).get_json()["items"]
+    assert {(entry["subject"], entry["action"]) for entry in history} >= {("xref", "moved_in"), ("link", "moved_in"),
+                                                                         ("party", "merged_from")}
+    family_values = [entry["new"] for entry in history if entry["key"] == "family_name"]
+    assert sorted(family_values) == ["Wamitan", "Wamytan"]  # the history of both
+    links = client.get(f"/api/v1/parties/{survivor.id}/links", headers=headers).get_json()["items"]
+    assert [link["target_id"] for link in links] == [str(household.id)]
+    old = _record(client, headers, merged)
+    assert old["status"] == "merged" and old["merged_into"] == str(survivor.id)
+    assert client.get(f"/api/v1/duplicates/{suspicion['id']}", headers=headers).get_json()["status"] == "merged"
+    events = db_session.scalars(select(Event).where(Event.type == "party.merged")).all()
+    assert {event.party_id for event in events} == {survivor.id, merged.id}
+    assert events[0].data["survivor_id"] == str(survivor.id)
+    search = client.get("/api/v1/parties/search", headers=headers, query_string={"q": "Elise Wamytan", "kind": "person"}).get_json()
+    assert [item["party"]["id"] for item in search["items"]] == [str(survivor.id)]
+    assert merge["moved"]["attribute_values"] == 5
+
+
+def test_unmerge_restores_both_and_says_what_it_could_not_tell(client, headers, pair, db_session):
+    survivor, merged = pair
+    before = (_record(client, headers, survivor), _record(client, headers, merged))
+    merge = _merge(client, headers, survivor, merged)
+    etag = client.get(f"/api/v1/parties/{survivor.id}", headers=headers).headers["ETag"]
+    client.patch(f"/api/v1/parties/{survivor.id}", headers={**headers, "If-Match": etag},
+                 json={"attributes": {"mobile_phone": "+687 75 12 34"}, "channel": "desk", "process": "declared"})
+    response = client.post(f"/api/v1/merges/{merge['id']}/unmerge", headers=headers)
+    assert response.status_code == 200, response.get_json()
+    report = response.get_json()["unmerge_report"]
+    assert report["kept_on_survivor"]["attribute_values"] == ["mobile_phone"]
+    after = (_record(client, headers, survivor), _record(client, headers, merged))
+    assert after[1]["status"] == "active" and after[1]["merged_into"] is None
+    assert after[1]["attributes"] == before[1]["attributes"]
+    assert after[0]["attributes"] == {**before[0]["attributes"], "mobile_phone": "+687751234"}
+    assert client.post(f"/api/v1/merges/{merge['id']}/unmerge", headers=headers).status_code == 409
+    # undone: the pair is known to be two people
+    assert db_session.scalar(select(DuplicateSuspicion.status)) in (None, "not_duplicate")
+
+
+def test_merge_needs_the_merge_scope(client, pair):
+    application, secret = make_application("reader", scopes=["parties:read", "parties:write"])
+    token = fetch_token(client, application, secret)
+    response = client.post("/api/v1/merges", headers={"Authorization": f"Bearer {token}"},
+                           json={"survivor_id": str(pair[0].id), "merged_id": str(pair[1].id)})
+    assert response.status_code == 403
+
+
+def test_documents_move_to_the_survivor_and_back(app, client, pair, db_session):
+    application, secret = make_application("vault-desk", contract=vault_contract(app.extensions["gru.catalogue"]))
+    headers = {"Authorization": f"Bearer {fetch_token(client, application, secret)}"}
+    survivor, merged = pair
+    uploaded = client.post(f"/api/v1/parties/{merged.id}/documents", query_string={"type": "identity_card"},
+                           data=pdf(), headers={**headers, "Content-Type": "application/pdf"})
+    assert uploaded.status_code == 201, uploaded.get_json()
+    merge = _merge(client, headers, survivor, merged)
+    documents = client.get(f"/api/v1/parties/{survivor.id}/documents", headers=headers).get_json()["items"]
+    assert [item["id"] for item in documents] == [uploaded.get_json()["id"]]
+    assert client.get(f"/api/v1/documents/{uploaded.get_json()['id']}/content", headers=headers).status_code == 200
+    client.post(f"/api/v1/merges/{merge['id']}/unmerge", headers=headers)
+    assert client.get(f"/api/v1/parties/{merged.id}/documents", headers=headers).get_json()["items"]
+    # the reuse recorded while merged follows its document back
+    reuses = client.get(f"/api/v1/parties/{merged.id}/document-reuses", headers=headers).get_json()["items"]
+    assert len(reuses) == 1
