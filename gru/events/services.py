@@ -15,8 +15,9 @@ import re
 import uuid
 from dataclasses import dataclass
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, select
 
+from gru.bulk_sql import insert_returning_pks
 from gru.dbtypes import utcnow
 from gru.events.models import Event
 from gru.extensions import db
@@ -84,7 +85,7 @@ def record_event(session, type_, party, data):
 
 
 def record_events(session, items, *, new_parties=False):
-    """Append many events in one multi-row INSERT; ``items`` are ``(type, party_id, party_kind, data)``.
+    """Append many events in one bulk INSERT (:mod:`gru.bulk_sql`); ``items`` are ``(type, party_id, party_kind, data)``.
 
     The bulk twin of :func:`record_event` (for :func:`gru.identity.services.parties.create_parties`).
     With ``new_parties`` the parties were created in this transaction and have no event
@@ -106,10 +107,7 @@ def record_events(session, items, *, new_parties=False):
         last[party_id] = (last.get(party_id) or 0) + 1
         rows.append({"id": uuid.uuid4(), "type": type_, "party_id": party_id, "sequence": last[party_id],
                      "data": data, "occurred_at": now})
-    table = Event.__table__
-    pks = session.connection().execute(
-        insert(table).returning(table.c.pk, sort_by_parameter_order=True), rows
-    ).scalars().all()
+    pks = insert_returning_pks(session.connection(), Event.__table__, rows)
     recorded = [
         RecordedEvent(pk, row["id"], row["type"], row["party_id"], kind, row["sequence"], row["data"])
         for pk, row, (_, _, kind, _) in zip(pks, rows, items)
