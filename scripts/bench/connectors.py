@@ -24,34 +24,30 @@ import json
 import multiprocessing
 import os
 import random
-import shutil
 import signal
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
-import uuid
 from datetime import date, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import requests
-from flask_migrate import upgrade
-from sqlalchemy import create_engine, func, select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import func, select, text
 
-from gru.app import create_app
 from gru.auth.contracts import full_access_document, set_contract
 from gru.auth.services import register_application
 from gru.connectors.models import Delivery
 from gru.connectors.services import create_instance
 from gru.connectors.webhook import new_secret
-from gru.crypto import generate_key_material, write_key_file
 from gru.events.models import Event
 from gru.extensions import db
-from gru.identity.services.context import Actor, make_provenance
 from gru.identity.search.duplicates import detect_pending
+from gru.identity.services.context import Actor, make_provenance
 from gru.identity.services.parties import create_parties, update_party
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from core import Instance as HubInstance  # noqa: E402
 
 DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 TARGET_RATE = 500
@@ -111,33 +107,15 @@ class Receiver:
 # --- the instance ------------------------------------------------------------------------
 
 
-class Instance:
+class Instance(HubInstance):
+    """A hub on PostgreSQL (``scripts/bench/core.py``) and the ``gru worker`` delivering for it."""
+
     def __init__(self, postgres_url):
-        self.folder = tempfile.mkdtemp(prefix="gru-connectors-bench-")
-        self.server = make_url(postgres_url)
-        if self.server.drivername == "postgresql":
-            self.server = self.server.set(drivername="postgresql+psycopg")
-        self.database = f"gru_bench_{uuid.uuid4().hex[:10]}"
-        self._admin(f'CREATE DATABASE "{self.database}"')
-        self.url = self.server.set(database=self.database).render_as_string(hide_password=False)
-        write_key_file(f"{self.folder}/keys.json", generate_key_material())
-        self.settings = {"GRU_INSTANCE_PATH": self.folder, "GRU_DATABASE_URL": self.url,
-                         "GRU_BASE_URL": "http://hub.bench"}
-        self.app = create_app(self.settings)
-        with self.app.app_context():
-            upgrade(directory=self.app.extensions["migrate"].directory)
+        super().__init__("postgresql", postgres_url)
         self.worker = None
 
-    def _admin(self, statement):
-        engine = create_engine(self.server, isolation_level="AUTOCOMMIT")
-        try:
-            with engine.connect() as connection:
-                connection.execute(text(statement))
-        finally:
-            engine.dispose()
-
     def start_worker(self):
-        environment = {**os.environ, **self.settings}
+        environment = {**os.environ, **{name: str(value) for name, value in self.settings.items()}}
         command = os.path.join(os.path.dirname(sys.executable), "gru")
         self.worker = subprocess.Popen([command, "worker"], env=environment, stdout=subprocess.DEVNULL,
                                        stderr=subprocess.DEVNULL, start_new_session=True)
@@ -146,11 +124,7 @@ class Instance:
         if self.worker is not None and self.worker.poll() is None:
             os.killpg(self.worker.pid, signal.SIGTERM)
             self.worker.wait(10)
-        with self.app.app_context():
-            db.session.remove()
-            db.engine.dispose()
-        self._admin(f'DROP DATABASE IF EXISTS "{self.database}" WITH (FORCE)')
-        shutil.rmtree(self.folder, ignore_errors=True)
+        super().close()
 
 
 def configure(app, receiver_url):

@@ -136,12 +136,14 @@ class Instance:
             self._admin(f'CREATE DATABASE "{self.database}"')
             url = self.server.set(database=self.database).render_as_string(hide_password=False)
         write_key_file(f"{self.folder}/keys.json", generate_key_material())
-        self.app = create_app({
+        #: the hub's settings, for the commands a benchmark runs on it (``gru worker``)
+        self.settings = {
             "GRU_INSTANCE_PATH": self.folder,
             "GRU_DATABASE_URL": url,
             "GRU_BASE_URL": "http://hub.bench",
             "GRU_ACCESS_TOKEN_LIFETIME": 3600,
-        })
+        }
+        self.app = create_app(self.settings)
         with self.app.app_context():
             upgrade(directory=self.app.extensions["migrate"].directory)
 
