@@ -19,24 +19,17 @@ Not a test: it prints figures. Run from the repository root::
 import argparse
 import os
 import random
-import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
-import uuid
 
 from flask.views import MethodView
-from flask_migrate import upgrade
 from flask_smorest import Blueprint
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import text
 
-from gru.app import create_app
 from gru.auth.contracts import full_access_document, set_contract
 from gru.auth.services import register_application
-from gru.crypto import generate_key_material, write_key_file
 from gru.extensions import db
 from gru.identity import schemas
 from gru.identity.services import parties as party_service
@@ -44,36 +37,14 @@ from gru.identity.services import records
 from gru.identity.services.context import Actor, make_provenance
 from gru.rest.rendering import json_response
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from core import Instance  # noqa: E402
+
 TARGET_RATIO = 1.3
 WARM_UP = 200
 DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 NAMES = ("Wamytan", "Gowé", "Kaloi", "Tein", "Nakamura", "Martin", "Dubois", "Tuihalamaka", "Nguyen", "Poadja")
 GIVEN = ("Élise", "Paul", "Rose", "Jean", "Marie", "Kévin", "Léa", "Marc", "Sione", "Hina")
-
-
-def build_instance(backend, postgres_url):
-    folder = tempfile.mkdtemp(prefix="gru-bench-access-")
-    write_key_file(os.path.join(folder, "keys.json"), generate_key_material())
-    dropper = None
-    if backend == "sqlite":
-        url = f"sqlite:///{folder}/gru.sqlite3"
-    else:
-        server = make_url(postgres_url)
-        name = f"gru_bench_{uuid.uuid4().hex[:8]}"
-        engine = create_engine(server, isolation_level="AUTOCOMMIT")
-        with engine.connect() as connection:
-            connection.execute(text(f'CREATE DATABASE "{name}"'))
-        url = server.set(database=name).render_as_string(hide_password=False)
-
-        def dropper():
-            with engine.connect() as connection:
-                connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            engine.dispose()
-
-    app = create_app({"GRU_INSTANCE_PATH": folder, "GRU_DATABASE_URL": url})
-    with app.app_context():
-        upgrade(directory=app.extensions["migrate"].directory)
-    return app, folder, dropper
 
 
 def load(app, persons):
@@ -142,7 +113,8 @@ def time_requests(client, urls, headers):
 
 
 def run(backend, arguments):
-    app, folder, dropper = build_instance(backend, arguments.postgres_url)
+    instance = Instance(backend, arguments.postgres_url)
+    app = instance.app
     try:
         ids, client_id, secret = load(app, arguments.persons)
         add_bypassed_route(app)
@@ -160,11 +132,7 @@ def run(backend, arguments):
         verdict = "PASS" if ratio <= TARGET_RATIO else "MISS"
         print(f"  full path costs {ratio:.2f}x the bypassed read (target <= {TARGET_RATIO}) {verdict}")
     finally:
-        with app.app_context():
-            db.engine.dispose()
-        if dropper:
-            dropper()
-        shutil.rmtree(folder, ignore_errors=True)
+        instance.close()
 
 
 def main():

@@ -19,7 +19,6 @@ top-10 >= 97 %, first-with-birth-date >= 97 %; SQLite p95 < 100 ms.
 """
 
 import argparse
-import statistics
 import sys
 import time
 
