@@ -151,7 +151,7 @@ def _append_one_statement(dialect: str):
         entry_hash = func.encode(func.sha256(canonical.op("||")(func.decode(_HEAD.c.last_hash, "hex"))), "hex")
     else:
         entry_hash = func.gru_chain_hash(canonical, _HEAD.c.last_hash)
-    fields = [name for name in ENTRY_FIELDS]
+    fields = list(ENTRY_FIELDS)
     chained = select(
         (_HEAD.c.last_seq + 1).label("seq"),
         _HEAD.c.last_hash.label("prev_hash"),
