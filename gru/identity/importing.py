@@ -31,7 +31,7 @@ from gru.identity import matching
 from gru.identity.catalogue import PARTY_KINDS
 from gru.identity.models import CrossReference, HistoryEntry, Party, utcnow
 from gru.identity.search.bulk import match_many
-from gru.identity.search.sql import insert_rows
+from gru.bulk_sql import insert_rows
 from gru.identity.search.index import profile_of
 from gru.identity.search.models import DuplicateSuspicion
 from gru.identity.services.context import Actor, make_provenance

@@ -12,10 +12,11 @@ from sqlalchemy import Column, MetaData, String, Table, delete, event, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from gru.bulk_sql import insert_rows
 from gru.dbtypes import utcnow
 from gru.identity import names
 from gru.identity.search.models import PartySearchEntry, PartySearchToken, SearchTermKey
-from gru.identity.search.sql import among, insert_rows
+from gru.identity.search.sql import among
 
 _TOKENS = PartySearchToken.__table__
 _KEYS = SearchTermKey.__table__
