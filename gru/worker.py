@@ -32,39 +32,43 @@ def _one_line(error: BaseException) -> str:
     return f"{cause.__class__.__name__}: {lines[0] if lines else ''}".rstrip(": ")
 
 
-def seal_journal_job(app) -> None:
-    """Seal the access journal with the instance key, in its own app context; never raises."""
-    from gru.audit.services import seal_now
+def _in_transaction(app, label, work):
+    """``(True, work())`` run in its own app context and committed once; on any error the
+    transaction is rolled back, one line "``label`` failed: ..." is logged and
+    ``(False, None)`` returned: the scheduler goes on, the next run tries again."""
     from gru.extensions import db
 
     with app.app_context():
         try:
-            seal = seal_now()
+            result = work()
             db.session.commit()
         except Exception as error:  # noqa: BLE001 - logged; the scheduler must go on
             db.session.rollback()
-            log.error("journal seal failed: %s", _one_line(error))
-            return
-        if seal is None:
-            log.info("journal seal: nothing new to seal")
-        else:
-            log.info("journal seal: sealed up to entry %d (seal %d)", seal.last_seq, seal.id)
+            log.error("%s failed: %s", label, _one_line(error))
+            return False, None
+    return True, result
+
+
+def seal_journal_job(app) -> None:
+    """Seal the access journal with the instance key, in its own app context; never raises."""
+    from gru.audit.services import seal_now
+
+    is_done, seal = _in_transaction(app, "journal seal", seal_now)
+    if not is_done:
+        return
+    if seal is None:
+        log.info("journal seal: nothing new to seal")
+    else:
+        log.info("journal seal: sealed up to entry %d (seal %d)", seal.last_seq, seal.id)
 
 
 def documents_job(app) -> None:
     """Flag expired documents, then purge those past retention; never raises."""
     from gru.documents.retention import flag_expired_documents, purge_documents
-    from gru.extensions import db
 
-    with app.app_context():
-        try:
-            expired = flag_expired_documents()
-            purged = purge_documents()
-            db.session.commit()
-        except Exception as error:  # noqa: BLE001 - logged; the scheduler must go on
-            db.session.rollback()
-            log.error("documents job failed: %s", _one_line(error))
-            return
+    is_done, outcome = _in_transaction(app, "documents job", lambda: (flag_expired_documents(), purge_documents()))
+    if is_done:
+        expired, purged = outcome
         log.info("documents: %d flagged proof expired, %d purged", len(expired), len(purged))
 
 
@@ -97,18 +101,11 @@ def stop_deliveries(app) -> None:
 
 def duplicates_job(app) -> None:
     """Propose suspected duplicates for the parties changed since the last run; never raises."""
-    from gru.extensions import db
     from gru.identity.search.duplicates import detect_pending
 
-    with app.app_context():
-        try:
-            examined, proposed = detect_pending()
-            db.session.commit()
-        except Exception as error:  # noqa: BLE001 - logged; the scheduler must go on
-            db.session.rollback()
-            log.error("duplicates job failed: %s", _one_line(error))
-            return
-        log.info("duplicates: %d parties examined, %d pairs proposed", examined, proposed)
+    is_done, outcome = _in_transaction(app, "duplicates job", detect_pending)
+    if is_done:
+        log.info("duplicates: %d parties examined, %d pairs proposed", *outcome)
 
 
 #: (job id, function of the app, setting giving its interval in seconds)
