@@ -154,3 +154,60 @@ def test_documents_move_to_the_survivor_and_back(app, client, pair, db_session):
     # the reuse recorded while merged follows its document back
     reuses = client.get(f"/api/v1/parties/{merged.id}/document-reuses", headers=headers).get_json()["items"]
     assert len(reuses) == 1
+
+
+def _patch(client, headers, party, attributes, **provenance):
+    etag = client.get(f"/api/v1/parties/{party.id}", headers=headers).headers["ETag"]
+    response = client.patch(f"/api/v1/parties/{party.id}", headers={**headers, "If-Match": etag},
+                            json={"attributes": attributes, "channel": "desk", "process": "declared", **provenance})
+    assert response.status_code == 200, response.get_json()
+
+
+def test_unmerge_places_what_an_application_added_on_the_party_it_knew(client, headers, pair, db_session):
+    survivor, merged = pair
+    caf = {"Authorization": f"Bearer {fetch_token(client, *make_application('caf'))}"}
+    assert client.post(f"/api/v1/parties/{merged.id}/cross-references", headers=caf,
+                       json={"local_id": "CAF-1", "channel": "application"}).status_code == 201
+    merge = _merge(client, headers, survivor, merged)
+    # after the merge, the CAF (which knew only the merged party) and the desk write on the survivor
+    _patch(client, caf, survivor, {"mobile_phone": "+687 75 12 34", "family_name": "Wamitan-Gope"})
+    assert client.post(f"/api/v1/parties/{survivor.id}/cross-references", headers=caf,
+                       json={"local_id": "CAF-2", "channel": "application"}).status_code == 201
+    _patch(client, headers, survivor, {"landline_phone": "+687 27 12 34"})
+    response = client.post(f"/api/v1/merges/{merge['id']}/unmerge", headers=headers)
+    assert response.status_code == 200, response.get_json()
+    report = response.get_json()["unmerge_report"]
+    assert report["placed_on_merged"]["attribute_values"] == ["family_name", "mobile_phone"]
+    assert report["placed_on_merged"]["cross_references"] == ["caf:CAF-2"]
+    assert report["kept_on_survivor"]["attribute_values"] == ["landline_phone"]
+    assert report["note"]
+    survivor_record, merged_record = _record(client, headers, survivor), _record(client, headers, merged)
+    assert merged_record["attributes"]["mobile_phone"] == "+687751234"
+    # its certified name stays golden; the CAF's declared one is in its history, not the survivor's
+    assert merged_record["attributes"]["family_name"] == "Wamitan"
+    history = {party.id: [entry["new"] for entry in client.get(
+        f"/api/v1/parties/{party.id}/history", headers=headers, query_string={"limit": 500}).get_json()["items"]
+        if entry["key"] == "family_name"] for party in pair}
+    assert "Wamitan-Gope" in history[merged.id] and "Wamitan-Gope" not in history[survivor.id]
+    assert {item["local_id"] for item in _record(client, caf, merged)["cross_references"]} == {"CAF-1", "CAF-2"}
+    assert "mobile_phone" not in survivor_record["attributes"]
+    assert survivor_record["attributes"]["family_name"] == "Wamytan"  # its own name again
+    assert survivor_record["attributes"]["landline_phone"] == "+687271234"
+    assert _record(client, caf, survivor)["cross_references"] == []
+
+
+def test_unmerge_sends_a_value_back_with_its_document(app, client, pair, db_session):
+    application, secret = make_application("vault-desk", contract=vault_contract(app.extensions["gru.catalogue"]))
+    headers = {"Authorization": f"Bearer {fetch_token(client, application, secret)}"}
+    survivor, merged = pair
+    uploaded = client.post(f"/api/v1/parties/{merged.id}/documents", query_string={"type": "identity_card"},
+                           data=pdf(), headers={**headers, "Content-Type": "application/pdf"})
+    assert uploaded.status_code == 201, uploaded.get_json()
+    merge = _merge(client, headers, survivor, merged)
+    # an agent reads the card now on the survivor and records the birth place it shows
+    _patch(client, headers, survivor, {"birth_place": "98818"}, document_id=uploaded.get_json()["id"])
+    report = client.post(f"/api/v1/merges/{merge['id']}/unmerge", headers=headers).get_json()["unmerge_report"]
+    assert report["placed_on_merged"]["attribute_values"] == ["birth_place"]
+    assert report["kept_on_survivor"]["attribute_values"] == [] and report["note"] is None
+    assert _record(client, headers, merged)["attributes"]["birth_place"] == "98818"
+    assert "birth_place" not in _record(client, headers, survivor)["attributes"]

@@ -11,7 +11,7 @@ from flask_smorest import Blueprint
 from gru.auth.bearer import require_scope
 from gru.errors import Forbidden
 from gru.extensions import db
-from gru.identity.search import duplicates, merge, schemas, service
+from gru.identity.search import duplicates, merge, schemas, service, unmerge
 from gru.identity.services.parties import decode_cursor, encode_cursor
 from gru.rest import access
 from gru.rest.access import current_actor
@@ -230,7 +230,7 @@ def get_merge(merge_id):
 @blp.alt_response(409, "CONFLICT")
 def unmerge_parties(merge_id):
     """Undo a merge: both parties as they were; the report names what stayed on the survivor."""
-    document = merge.merge_document(merge.unmerge(merge_id, current_actor()))
+    document = merge.merge_document(unmerge.unmerge(merge_id, current_actor()))
     access.journal("identity:party:unmerge", [(document["survivor_id"], []), (document["merged_id"], [])])
     db.session.commit()
     return document
