@@ -124,6 +124,7 @@ def register_commands(app):
     from gru.documents.cli import documents_group, keys_group
     from gru.identity.import_cli import import_command
     from gru.identity.search.cli import search_group
+    from gru.identity.search.duplicates_cli import duplicates_group
     from gru.worker import worker_command
 
     app.cli.add_command(init_command)
@@ -138,6 +139,7 @@ def register_commands(app):
     app.cli.add_command(worker_command)
     app.cli.add_command(import_command)
     app.cli.add_command(search_group)
+    app.cli.add_command(duplicates_group)
 
 
 def _create_app():

@@ -8,7 +8,7 @@ cannot be written, the request fails and nothing is disclosed).
 
 import uuid
 
-from flask import g, request
+from flask import g, has_request_context, request
 
 from gru.audit.journal import record_accesses
 from gru.auth.contracts import check_case_reference, resolve_purpose
@@ -151,7 +151,7 @@ def journal_all(disclosures):
             "purpose": g.purpose,
             "case_ref": g.case_ref,
             "request_id": g.request_id,
-            "client_address": request.remote_addr,
+            "client_address": request.remote_addr if has_request_context() else None,  # the command line has none
         }
         for action, party_id, keys in disclosures
     ]

@@ -11,7 +11,7 @@ from flask_smorest import Blueprint
 from gru.auth.bearer import require_scope
 from gru.errors import Forbidden
 from gru.extensions import db
-from gru.identity.search import duplicates, merge, schemas, service, unmerge
+from gru.identity.search import disclosure, duplicates, merge, schemas, service, unmerge
 from gru.identity.services.parties import decode_cursor, encode_cursor
 from gru.rest import access
 from gru.rest.access import current_actor
@@ -31,11 +31,6 @@ def searchable_fields(kind=None):
     if not fields:
         raise Forbidden("The contract does not allow searching on any name.")
     return fields
-
-
-def _documents(pks):
-    parties = service.parties_in_order(pks)
-    return dict(zip([party.pk for party in parties], access.visible_records(parties)))
 
 
 @blp.route("/parties/search")
@@ -60,10 +55,8 @@ def search_parties(query):
         query["q"], fields=fields, kinds=[kind] if kind else list(contract.party_kinds),
         birth_date=query.get("birth_date"), commune=query.get("commune"), limit=query.get("limit") or 20,
     )
-    documents = _documents([hit.party_pk for hit in hits])
-    items = [{"party": documents[hit.party_pk], "score": hit.score, "reasons": hit.reasons}
-             for hit in hits if hit.party_pk in documents]
-    access.journal("identity:party:search", [(item["party"]["id"], access.disclosed_keys(item["party"])) for item in items])
+    items = disclosure.search_items(hits)
+    disclosure.journal_parties("identity:party:search", items)
     db.session.commit()
     return {"items": items}
 
@@ -81,9 +74,8 @@ def match_parties(payload):
     access.check_searchable(list(payload["attributes"]))
     results = duplicates.find_matches(payload["kind"], payload["attributes"], kinds=[payload["kind"]],
                                       limit=payload.get("limit") or 10)
-    candidates = _candidates(results)
-    access.journal("identity:party:match", [(item["party"]["id"], access.disclosed_keys(item["party"]))
-                                            for item in candidates])
+    candidates = disclosure.candidates(results)
+    disclosure.journal_parties("identity:party:match", candidates)
     db.session.commit()
     return {"decision": candidates[0]["decision"] if candidates else "none", "candidates": candidates}
 
@@ -92,42 +84,11 @@ def check_only(kind, attributes):
     """``duplicate_check: check_only`` of POST /parties: the match answer, nothing created."""
     access.check_searchable(list(attributes))
     results = duplicates.find_matches(kind, attributes, kinds=[kind], limit=10)
-    candidates = _candidates(results)
-    access.journal("identity:party:match", [(item["party"]["id"], access.disclosed_keys(item["party"]))
-                                            for item in candidates])
+    candidates = disclosure.candidates(results)
+    disclosure.journal_parties("identity:party:match", candidates)
     db.session.commit()
     return json_response({"decision": candidates[0]["decision"] if candidates else "none",
                           "candidates": candidates, "created": False}, 200)
-
-
-def _readable(explanation):
-    """The per-field explanation, cut down to the fields the caller may read."""
-    contract = g.caller.contract
-    aliases = {"phone": ("mobile_phone", "landline_phone", "phone")}
-    return {key: item for key, item in explanation.items()
-            if key == "swapped_names" or any(contract.may_read(name) for name in aliases.get(key, (key,)))}
-
-
-def _candidates(results):
-    documents = dict(zip([party.pk for party, _ in results], access.visible_records([party for party, _ in results])))
-    return [{"party": documents[party.pk], "score": comparison.score, "weight": comparison.weight,
-             "decision": comparison.decision, "explanation": _readable(comparison.explanation)}
-            for party, comparison in results]
-
-
-def _suspicion_document(suspicion):
-    parties = duplicates.parties_of(suspicion)
-    return {
-        "id": suspicion.id, "status": suspicion.status, "score": suspicion.score, "decision": suspicion.decision,
-        "origin": suspicion.origin, "explanation": _readable(suspicion.explanation), "locked_by": suspicion.locked_by,
-        "locked_until": suspicion.locked_until, "decided_by": suspicion.decided_by,
-        "decided_at": suspicion.decided_at, "created_at": suspicion.created_at,
-        "parties": access.visible_records(parties),
-    }
-
-
-def _journal_suspicions(action, documents):
-    access.journal(action, [(party["id"], access.disclosed_keys(party)) for item in documents for party in item["parties"]])
 
 
 @blp.route("/duplicates")
@@ -140,11 +101,9 @@ def list_duplicates(query):
     limit = page_size(query.get("limit"))
     suspicions = duplicates.list_suspicions(
         query.get("status") or "open", decode_cursor(query["cursor"]) if query.get("cursor") else None, limit + 1)
-    kinds = set(g.caller.contract.party_kinds)
     page = suspicions[:limit]
-    items = [_suspicion_document(item) for item in page
-             if all(party.kind in kinds for party in duplicates.parties_of(item))]
-    _journal_suspicions("identity:duplicate:list", items)
+    items = disclosure.visible_suspicions(page)
+    disclosure.journal_suspicions("identity:duplicate:list", items)
     db.session.commit()
     return {"items": items, "next_cursor": encode_cursor(page[-1].pk) if len(suspicions) > limit else None}
 
@@ -156,8 +115,8 @@ def list_duplicates(query):
 @blp.alt_response(404, "NOT_FOUND")
 def get_duplicate(suspicion_id):
     """One suspicion, both parties side by side."""
-    document = _suspicion_document(duplicates.get_suspicion(suspicion_id))
-    _journal_suspicions("identity:duplicate:read", [document])
+    document = disclosure.suspicion_document(duplicates.get_suspicion(suspicion_id))
+    disclosure.journal_suspicions("identity:duplicate:read", [document])
     db.session.commit()
     return document
 
@@ -170,8 +129,8 @@ def get_duplicate(suspicion_id):
 @blp.alt_response(409, "CONFLICT")
 def review_duplicate(suspicion_id):
     """Take the suspicion for review: locked for the caller for 15 minutes (409 for others)."""
-    document = _suspicion_document(duplicates.start_review(suspicion_id, _reviewer()))
-    _journal_suspicions("identity:duplicate:review", [document])
+    document = disclosure.suspicion_document(duplicates.start_review(suspicion_id, _reviewer()))
+    disclosure.journal_suspicions("identity:duplicate:review", [document])
     db.session.commit()
     return document
 
@@ -185,8 +144,8 @@ def review_duplicate(suspicion_id):
 @blp.alt_response(409, "CONFLICT")
 def decide_duplicate(payload, suspicion_id):
     """Not a duplicate: remembered, the pair is never proposed again. (A duplicate is merged: POST /merges.)"""
-    document = _suspicion_document(duplicates.decide_not_duplicate(suspicion_id, _reviewer()))
-    _journal_suspicions("identity:duplicate:decide", [document])
+    document = disclosure.suspicion_document(duplicates.decide_not_duplicate(suspicion_id, _reviewer()))
+    disclosure.journal_suspicions("identity:duplicate:decide", [document])
     db.session.commit()
     return document
 
