@@ -9,7 +9,12 @@ Jobs today: sealing the access journal (X-Road message log: a signed checkpoint 
 chain at regular intervals bounds what a cut tail can hide); the documents job (flag
 expired documents, then purge those past retention); deliveries (claim due deliveries,
 send them, record the outcome: a loop thread of :mod:`gru.connectors.runner` that this
-job keeps alive).
+job keeps alive); duplicate detection (the parties changed since the last run).
+
+``--only`` and ``--skip`` split the jobs between processes. The duplicate job is pure
+Python work that holds the interpreter for seconds after a bulk load; run beside the
+delivery loop it slows deliveries, so a busy hub runs ``gru worker --skip duplicates``
+and ``gru worker --only duplicates`` side by side (each job in exactly one process).
 """
 
 import logging
@@ -117,8 +122,12 @@ JOBS = (
 )
 
 
-def build_scheduler(app, scheduler=None):
-    """``scheduler`` (default: a new ``BlockingScheduler`` in UTC) with every job of :data:`JOBS`.
+JOB_IDS = tuple(job_id for job_id, _function, _setting in JOBS)
+
+
+def build_scheduler(app, scheduler=None, job_ids=JOB_IDS):
+    """``scheduler`` (default: a new ``BlockingScheduler`` in UTC) with the jobs of
+    :data:`JOBS` named in ``job_ids`` (default: all).
 
     Each job runs once at start, then every interval; runs never overlap, and runs missed
     while the process was busy or asleep collapse into one. Tests pass a
@@ -133,6 +142,8 @@ def build_scheduler(app, scheduler=None):
     # The delivery loop is a thread of its own: it ends with the scheduler.
     scheduler.add_listener(lambda _event: stop_deliveries(app), EVENT_SCHEDULER_SHUTDOWN)
     for job_id, function, setting in JOBS:
+        if job_id not in job_ids:
+            continue
         seconds = app.config[setting]
         if not isinstance(seconds, int) or seconds <= 0:
             raise ConfigurationError(f"{setting} must be a positive number of seconds")
@@ -144,16 +155,30 @@ def build_scheduler(app, scheduler=None):
     return scheduler
 
 
+def selected_jobs(only, skip):
+    """The job ids a worker runs, from ``--only`` and ``--skip``."""
+    if only and skip:
+        raise ConfigurationError("give either --only or --skip, not both")
+    selected = tuple(job_id for job_id in JOB_IDS if (job_id in only if only else job_id not in skip))
+    if not selected:
+        raise ConfigurationError("no job left to run")
+    return selected
+
+
 @click.command("worker")
+@click.option("--only", multiple=True, type=click.Choice(JOB_IDS), help="Run only this job (repeatable).")
+@click.option("--skip", multiple=True, type=click.Choice(JOB_IDS), help="Run every job but this one (repeatable).")
 @with_appcontext
 @one_line_errors
-def worker_command():
+def worker_command(only, skip):
     """Run the scheduler: journal seals (GRU_JOURNAL_SEAL_INTERVAL), document expiry and purge
-    (GRU_DOCUMENTS_JOB_INTERVAL), deliveries to connectors (GRU_CONNECTORS_*)."""
+    (GRU_DOCUMENTS_JOB_INTERVAL), deliveries to connectors (GRU_CONNECTORS_*), duplicate
+    detection (GRU_DUPLICATES_JOB_INTERVAL); --only / --skip split them between processes."""
+    job_ids = selected_jobs(only, skip)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
     app = current_app._get_current_object()
-    scheduler = build_scheduler(app)
+    scheduler = build_scheduler(app, job_ids=job_ids)
     for job in scheduler.get_jobs():
         log.info("worker: job %s every %s", job.id, job.trigger.interval)
     try:
