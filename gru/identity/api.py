@@ -143,7 +143,8 @@ class PartyResource(MethodView):
         party, outcomes = party_service.update_party(
             party_id, request.headers.get("If-Match"), payload["attributes"], provenance, current_actor()
         )
-        duplicate_service.propose_for(party, origin="update")
+        duplicate_service.propose_after_update(
+            party, [key for key, outcome in outcomes.items() if outcome.status == "updated"])
         return _write_answer(party, outcomes, "identity:party:update", 200)
 
 

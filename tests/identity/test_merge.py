@@ -211,3 +211,32 @@ def test_unmerge_sends_a_value_back_with_its_document(app, client, pair, db_sess
     assert report["kept_on_survivor"]["attribute_values"] == [] and report["note"] is None
     assert _record(client, headers, merged)["attributes"]["birth_place"] == "98818"
     assert "birth_place" not in _record(client, headers, survivor)["attributes"]
+
+
+def test_an_update_of_names_is_checked_at_once_and_contact_details_by_the_job(client, headers, db_session):
+    elise = make_party(attributes=ELISE)
+    other = make_party(attributes={**ELISE, "family_name": "Gope", "given_names": "Élise"})
+    db_session.flush()
+    duplicates.detect_pending()  # nothing alike yet
+    assert _open(client, headers) == []
+    _patch(client, headers, other, {"email": "elise@example.nc"})
+    assert _open(client, headers) == []  # contact details only: left to the job
+    _patch(client, headers, other, {"family_name": "Wamitan"})
+    (suspicion,) = _open(client, headers)  # a name: checked with the update itself
+    assert suspicion["origin"] == "update"
+    assert {party["id"] for party in suspicion["parties"]} == {str(elise.id), str(other.id)}
+
+
+def test_the_job_checks_a_party_whose_contact_details_changed(client, headers, db_session):
+    elise = make_party(attributes={**ELISE, "email": "elise@example.nc"})
+    # a namesake of the other sex, no birth date: not proposed until they share an e-mail address
+    namesake = make_party(attributes={"family_name": "Wamytan", "given_names": "Élise", "sex": "M"})
+    db_session.flush()
+    duplicates.detect_pending()
+    before = {item["id"] for item in _open(client, headers)}
+    _patch(client, headers, namesake, {"email": "elise@example.nc"})
+    assert {item["id"] for item in _open(client, headers)} == before
+    duplicates.detect_pending()
+    proposed = [item for item in _open(client, headers) if item["id"] not in before]
+    assert [{party["id"] for party in item["parties"]} for item in proposed] == [{str(elise.id), str(namesake.id)}]
+    assert proposed[0]["origin"] == "job"

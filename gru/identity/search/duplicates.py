@@ -69,6 +69,24 @@ def check_before_create(kind, raw_attributes, on_possible):
     return results
 
 
+#: attributes whose change may make a party someone else's duplicate: checked at once on
+#: update. A change of contact details only (e-mail, phones, address: weak evidence, +2 at
+#: most) is left to the job, which sees the party pending since its index was rewritten;
+#: it keeps PATCH fast for what desks and applications update most.
+IDENTIFYING_ATTRIBUTES = frozenset({
+    "family_name", "usage_name", "given_names", "birth_date", "birth_place", "birth_country", "sex",
+    "name", "legal_name", "siren", "siret", "ridet", "rna",
+})
+
+
+def propose_after_update(party, changed_keys):
+    """The duplicate check of an update: at once when an identifying attribute's golden
+    value changed (:data:`IDENTIFYING_ATTRIBUTES`), else by the job."""
+    if IDENTIFYING_ATTRIBUTES.isdisjoint(changed_keys):
+        return []
+    return propose_for(party, origin="update")
+
+
 def propose_for(party, origin="update"):
     """Match ``party`` against the others and queue the pairs not seen before."""
     db.session.flush()
