@@ -1,11 +1,11 @@
-"""Duplicate review pages: suspected pairs side by side, "pas un doublon", and merge for
-supervisors (issue 6). Each view loads, calls one service, journals what it shows through
+"""Duplicate review pages: suspected pairs side by side, "pas un doublon", merge and its
+undoing for supervisors (issue 6). Each view loads, calls one service, journals what it shows through
 :mod:`gru.rest.access` (as the API does), commits once and renders."""
 
 from flask import g, redirect, render_template, request, url_for
 
 from gru.extensions import db
-from gru.identity.search import duplicates, merge
+from gru.identity.search import duplicates, merge, unmerge
 from gru.rest import access
 from gru.web import forms
 from gru.web.blueprint import blp, message_page, requires
@@ -101,4 +101,34 @@ def merge_pair(suspicion_id):
                          suspicion_id=suspicion.id)
     access.journal("identity:party:merge", [(parties[survivor_id].id, []), (parties[merged_id].id, [])])
     db.session.commit()
-    return redirect(url_for("web.party", party_id=parties[survivor_id].id, fusion=record.id))
+    return redirect(url_for("web.merge_record", merge_id=record.id))
+
+
+#: what the merge record's counts and the unmerge report name, in French
+MOVED_LABELS = {"attribute_values": "valeurs", "links_person": "liens (personne)", "links_target": "liens (cible)",
+                "links": "liens", "identifiers": "identifiants", "cross_references": "références d'applications",
+                "documents": "justificatifs", "document_reuses": "réutilisations de justificatifs"}
+
+
+@blp.get("/fusions/<uuid:merge_id>")
+@requires(*DESK_ROLES)
+def merge_record(merge_id):
+    """A merge: both parties, what moved, and once undone what was placed where."""
+    contract = open_desk()
+    record = merge.get_merge(merge_id)
+    document = merge.merge_document(record)
+    access.journal("identity:merge:read", [(document["survivor_id"], []), (document["merged_id"], [])])
+    db.session.commit()
+    return _page("merge.html", contract, merge=document, moved_labels=MOVED_LABELS,
+                 is_supervisor=g.agent.role == "supervisor")
+
+
+@blp.post("/fusions/<uuid:merge_id>/annulation")
+@requires("supervisor")
+def unmerge_record(merge_id):
+    """Annuler la fusion (supervisors): both parties as they were."""
+    open_desk()
+    document = merge.merge_document(unmerge.unmerge(merge_id, access.current_actor()))
+    access.journal("identity:party:unmerge", [(document["survivor_id"], []), (document["merged_id"], [])])
+    db.session.commit()
+    return redirect(url_for("web.merge_record", merge_id=merge_id))

@@ -14,6 +14,7 @@ import pytest
 from gru.auth.agents import create_agent
 from gru.auth.contracts import full_access_document
 from gru.extensions import db
+from gru.identity.search import duplicates
 from gru.identity.services.context import Actor, make_provenance
 from gru.identity.services.parties import create_party
 from tests.conftest import build_app, make_instance
@@ -39,6 +40,7 @@ def hub(tmp_path_factory):
             catalogue = app.extensions["gru.catalogue"]
             make_application("desk", contract=full_access_document(catalogue, purposes=["accueil"]))
             create_agent("marie", "Marie Dupont", "agent", password=PASSWORD)
+            create_agent("paul", "Paul Gope", "supervisor", password=PASSWORD)
             create_party(
                 "person",
                 {"family_name": "Wamytan", "given_names": "Élise Marie", "birth_date": "1987-03-14", "sex": "F",
@@ -46,6 +48,13 @@ def hub(tmp_path_factory):
                 make_provenance("desk", "declared"),
                 Actor(type="application", id="tests"),
             )
+            # the same man recorded twice, with and without the accent: the duplicate job proposes the pair
+            create_party("person", {"family_name": "Kaouha", "given_names": "Régis", "birth_date": "1979-09-09"},
+                         make_provenance("desk", "declared"), Actor(type="application", id="tests"))
+            create_party("person", {"family_name": "Kaouha", "given_names": "Regis", "birth_date": "1979-09-09",
+                                    "email": "regis@example.nc"},
+                         make_provenance("desk", "declared"), Actor(type="application", id="caf"))
+            duplicates.detect_pending()
             db.session.commit()
         server.start(app)
         try:
@@ -89,16 +98,21 @@ def _wait_for_title(browser, title):
         pytest.fail(f"expected the page {title!r}, got {browser.title!r}: {browser.page_source[-1500:]}")
 
 
-def test_agent_finds_a_person_and_changes_the_address(hub, browser, tmp_path):
+def _sign_in(hub, browser, login):
     from selenium.webdriver.common.by import By
 
     browser.get(hub.url + "/")
     _wait_for_title(browser, "Connexion · GRU")
-    browser.find_element(By.ID, "identifiant").send_keys("marie")
+    browser.find_element(By.ID, "identifiant").send_keys(login)
     browser.find_element(By.ID, "mot_de_passe").send_keys(PASSWORD)
     browser.find_element(By.CSS_SELECTOR, "form.card button[type=submit]").click()
-
     _wait_for_title(browser, "Rechercher une personne · GRU")
+
+
+def test_agent_finds_a_person_and_changes_the_address(hub, browser, tmp_path):
+    from selenium.webdriver.common.by import By
+
+    _sign_in(hub, browser, "marie")
     browser.find_element(By.ID, "nom").send_keys("wamytan")
     browser.find_element(By.CSS_SELECTOR, "form.card button[type=submit]").click()
     _wait_for_title(browser, "Rechercher une personne · GRU")
@@ -120,3 +134,29 @@ def test_agent_finds_a_person_and_changes_the_address(hub, browser, tmp_path):
     screenshot = tmp_path / "fiche-enregistree.png"
     assert browser.save_screenshot(str(screenshot)) and screenshot.stat().st_size > 0
     assert browser.title == "Fiche enregistrée · GRU"
+
+
+def test_supervisor_reviews_merges_and_undoes_a_duplicate(hub, browser):
+    from selenium.webdriver.common.by import By
+
+    _sign_in(hub, browser, "paul")
+    browser.find_element(By.LINK_TEXT, "Doublons").click()
+    _wait_for_title(browser, "Doublons à examiner · GRU")
+    assert "Kaouha Régis" in browser.find_element(By.ID, "duplicates").text
+    browser.find_element(By.CSS_SELECTOR, "#duplicates tbody a").click()
+    _wait_for_title(browser, "Doublon possible · GRU")
+    assert "1979-09-09" in browser.find_element(By.ID, "attr-birth_date").text
+    browser.find_element(By.XPATH, "//button[text()='Prendre en revue']").click()
+    _wait_for_title(browser, "Doublon possible · GRU")
+    assert "en revue par agent:paul" in browser.find_element(By.CLASS_NAME, "detail").text
+    browser.find_element(By.XPATH, "//button[text()='Fusionner']").click()
+
+    _wait_for_title(browser, "Fusion · GRU")
+    assert "valeurs" in browser.find_element(By.ID, "moved").text
+    browser.find_element(By.XPATH, "//button[text()='Annuler la fusion']").click()
+    _wait_for_title(browser, "Fusion · GRU")
+    assert "Fusion annulée" in browser.find_element(By.ID, "unmerged").text
+    assert not browser.find_elements(By.XPATH, "//button[text()='Annuler la fusion']")
+    browser.find_element(By.CSS_SELECTOR, "#merge-parties li:nth-child(2) a").click()
+    _wait_for_title(browser, "Fiche Kaouha · GRU")
+    assert "statut active" in browser.find_element(By.CLASS_NAME, "detail").text
