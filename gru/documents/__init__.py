@@ -2,7 +2,8 @@
 
 ``init_app`` builds the vault of an app (document types, storage backend, key provider)
 and registers what other packages learn from it without importing it: the proof status
-of values (``gru.proof_expired``, read by :func:`gru.identity.schemas.party_document`).
+of values (``gru.proof_expired``, read by :func:`gru.identity.schemas.party_document`)
+and its per-party tables, which merges move (:func:`gru.identity.search.merge.register_party_table`).
 """
 
 import logging
@@ -44,6 +45,11 @@ def init_app(app):
     from gru.documents.retention import expired_document_ids
 
     app.extensions["gru.proof_expired"] = expired_document_ids
+    from gru.identity.search.merge import register_party_table
+
+    # a merge moves a party's documents and their reuse log to the survivor (issue 6)
+    register_party_table(app, "documents", "uploaded_at")
+    register_party_table(app, "document_reuses", "reused_at")
     from gru.documents.api import UPLOAD_ENDPOINT
     from gru.rest.content import accept_raw_body
 

@@ -9,9 +9,10 @@ becomes ``merged`` and points to the survivor (``merged_into``); the event
 lists every row moved and both parties' golden pointers before the merge, so that
 :func:`gru.identity.search.unmerge.unmerge` can put each thing back where it was.
 
-Documents are owned by the documents package; their rows are moved by table name
-(:data:`PARTY_TABLES`), so that identity does not import it (DESIGN.md: dependencies
-point one way).
+Rows other packages keep per party (documents and their reuses today, consents when
+the consent package comes) are moved by table name: each package registers its tables
+with :func:`register_party_table`, so that identity imports none of them (DESIGN.md:
+dependencies point one way).
 """
 
 from sqlalchemy import select, update
@@ -24,9 +25,21 @@ from gru.identity.search import duplicates, index
 from gru.identity.search.models import DuplicateSuspicion, PartyMerge
 from gru.identity.services.parties import get_party_for, touch
 
-#: tables of other packages whose rows belong to a party through ``party_pk``, with the
-#: column telling when a row was added (rows added after a merge stay on the survivor)
-PARTY_TABLES = {"documents": "uploaded_at", "document_reuses": "reused_at"}
+_PARTY_TABLES = "gru.party_tables"
+
+
+def register_party_table(app, name, added_at_column):
+    """Have merges move the rows of table ``name`` (its ``party_pk`` column) with the
+    party, and unmerges move them back; ``added_at_column`` tells when a row was added
+    (rows added after a merge are reported by the unmerge)."""
+    app.extensions.setdefault(_PARTY_TABLES, {})[name] = added_at_column
+
+
+def party_tables():
+    """``{table name: added-at column}`` registered by the packages of the current app."""
+    from flask import current_app
+
+    return current_app.extensions.get(_PARTY_TABLES, {})
 
 
 def _better(candidate, current):
@@ -58,7 +71,7 @@ def merge(survivor_id, merged_id, actor, reason=None, suspicion_id=None):
         "identifiers": _move(Identifier, Identifier.party_pk, merged.pk, survivor.pk),
         "cross_references": _move(CrossReference, CrossReference.party_pk, merged.pk, survivor.pk),
     }
-    for name in PARTY_TABLES:
+    for name in party_tables():
         moved[name] = _move_table(name, merged.pk, survivor.pk)
     by_key = {golden.attribute_key: golden for golden in survivor.golden}
     for golden in list(merged.golden):

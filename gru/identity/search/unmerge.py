@@ -27,11 +27,11 @@ from gru.extensions import db
 from gru.identity.models import AttributeValue, CrossReference, GoldenValue, Identifier, Link, Party, utcnow
 from gru.identity.search import index
 from gru.identity.search.merge import (
-    PARTY_TABLES,
     get_merge,
     golden_attributes,
     lookup_of,
     party_table,
+    party_tables,
     record_history,
     record_moved_history,
 )
@@ -66,7 +66,7 @@ def unmerge(merge_id, actor):
         "identifiers": _move_back(Identifier, Identifier.party_pk, back["identifiers"], merged.pk),
         "cross_references": _move_back(CrossReference, CrossReference.party_pk, back["cross_references"], merged.pk),
     }
-    for name in PARTY_TABLES:
+    for name in party_tables():
         restored[name] = _move_table_back(name, moved.get(name, []) + placed.get(name, []), merged.pk)
     reuses = party_table("document_reuses")
     documents_back = moved.get("documents", []) + placed.get("documents", [])
@@ -121,10 +121,10 @@ class _Additions:
             (Link.person_pk == survivor_pk) | (Link.target_pk == survivor_pk), Link.created_at > since)))
         self.identifiers = list(db.session.scalars(select(Identifier).where(
             Identifier.party_pk == survivor_pk, Identifier.created_at > since)))
-        documents = party_table("documents")
+        documents = party_table("documents") if "documents" in party_tables() else None
         self.documents = [] if documents is None else db.session.execute(select(
             documents.c.pk, documents.c.id, documents.c.uploaded_by_type, documents.c.uploaded_by_id).where(
-            documents.c.party_pk == survivor_pk, documents.c[PARTY_TABLES["documents"]] > since)).all()
+            documents.c.party_pk == survivor_pk, documents.c[party_tables()["documents"]] > since)).all()
         moved_documents = moved.get("documents", [])
         self.moved_document_ids = set() if documents is None or not moved_documents else set(db.session.scalars(
             select(documents.c.id).where(documents.c.pk.in_(moved_documents))))
