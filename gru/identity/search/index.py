@@ -31,10 +31,27 @@ NAME_FIELDS = {"family_name": "family_name", "usage_name": "usage_name", "given_
                "name": "name", "legal_name": "name"}
 ORGANISATION_KINDS = ("association", "company", "household")
 IDENTIFIER_KEYS = ("siren", "siret", "ridet", "rna")
+#: index fields whose tokens are blocking keys (whole values), not words of the vocabulary
+KEY_FIELDS = ("birth_date", "pair", "ssn", "address")
 
 
 def birth_date_token(birth_date):
     return "d" + birth_date.replace("-", "")
+
+
+def social_security_token(number):
+    return f"ssn:{number}"
+
+
+def address_token(address):
+    """A home: postal code, street number and the street's first three letters
+    (``a:98800:12:ali``), or None for an address without a street number. A few persons
+    share one (a household), where a postal code alone is thousands."""
+    words = (address or {}).get("line", "").split()
+    if not words or not words[0][:1].isdigit() or not address.get("postal_code"):
+        return None
+    street = "".join(words[1:]).replace(" ", "")[:3]
+    return f"a:{address['postal_code']}:{words[0]}:{street}"[:MAX_TOKEN]
 
 
 def pair_token(family, given):
@@ -55,7 +72,7 @@ def profile_of(kind, attributes):
         profile.update({
             "family": names.fold(family), "usage": names.fold(usage), "given": names.fold(attributes.get("given_names")),
         })
-        for key in ("birth_date", "birth_place", "birth_country", "sex"):
+        for key in ("birth_date", "birth_place", "birth_country", "sex", "social_security_number"):
             if attributes.get(key):
                 profile[key] = attributes[key]
     else:
@@ -87,6 +104,10 @@ def tokens_of(kind, profile):
             rows.extend((field, token[:MAX_TOKEN]) for token in names.name_tokens(profile.get(key)))
         if profile.get("birth_date"):
             rows.append(("birth_date", birth_date_token(profile["birth_date"])))
+        if profile.get("social_security_number"):
+            rows.append(("ssn", social_security_token(profile["social_security_number"])))
+        if address_token(profile.get("address")):
+            rows.append(("address", address_token(profile["address"])))
         given = names.name_tokens(profile.get("given"), glue_whole=False)
         if given:
             families = names.name_tokens(profile.get("family")) + names.name_tokens(profile.get("usage"))
@@ -116,10 +137,10 @@ def index_parties(connection, items, is_new=False):
         profile = profile_of(kind, attributes)
         tokens = tokens_of(kind, profile)
         # kept with the profile, so that re-ranking does not tokenise every candidate again
-        profile["tokens"] = [[field, token] for field, token in tokens if field not in ("birth_date", "pair")]
+        profile["tokens"] = [[field, token] for field, token in tokens if field not in KEY_FIELDS]
         for field, token in tokens:
             token_rows.append({"party_pk": pk, "field": field, "token": token})
-            if field not in ("birth_date", "pair"):
+            if field not in KEY_FIELDS:
                 terms.add(token)
         entry_rows.append({"party_pk": pk, "kind": kind, "profile": profile, "is_dedup_pending": True,
                            "indexed_at": now})
