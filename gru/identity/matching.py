@@ -209,7 +209,7 @@ def _is_certain(date_level, family, given, number_level, explanation):
     family_agrees, given_agrees = family in _AGREEING_FAMILY, given in _AGREEING_GIVEN
     same_number = number_level == "exact"
     if date_level == "exact":
-        return (family_agrees and given_agrees) or (same_number and (family_agrees or given == "exact"))
+        return (family_agrees and given_agrees) or (same_number and (family_agrees or given_agrees))
     if date_level in ("compatible", "typo"):
         return ((family_agrees and given_agrees and same_number)
                 or (family_agrees and given == "exact" and explanation["birth_place"]["agreement"] == "exact"))

@@ -73,8 +73,10 @@ def test_the_same_number_makes_a_match_despite_a_missing_or_replaced_family_name
     without_family = {key: value for key, value in SOPHIE.items() if key != "family_name"}
     assert _compare(SOPHIE, without_family).decision == "match"
     assert _compare(SOPHIE, {**SOPHIE, "family_name": "Dupont"}).decision == "match"   # a married name
+    unnumbered = {key: value for key, value in SOPHIE.items() if key != "social_security_number"}
+    assert _compare(SOPHIE, {**unnumbered, "family_name": "Dupont"}).decision == "possible"  # no number: review
     assert _compare(SOPHIE, {**SOPHIE, "family_name": "Dupont", "social_security_number": "5185238"}
-                    ).decision == "possible"                                              # another number
+                    ).decision == "none"                                                  # another number
     other_number = _compare(SOPHIE, {**SOPHIE, "social_security_number": "7131335"})
     assert other_number.explanation["social_security_number"] == {"agreement": "different", "weight": -4.0}
     assert other_number.weight < _compare(SOPHIE, SOPHIE).weight - 10
