@@ -51,7 +51,8 @@ SOCIAL_SECURITY_WEIGHTS = {"exact": 9.0, "typo": 3.0, "shared": 2.0, "different"
 #: twin rules), three of four a typo in one, the street without the number or the
 #: locality only is a neighbour; nothing in common is weak evidence against, since
 #: people move (m of a whole change is about one in four between two records of one
-#: person kept years apart)
+#: person kept years apart); one home with birth dates that differ is ``household``, 0
+#: (a family shares it: u is high among namesakes)
 ADDRESS_WEIGHTS = {"exact": 4.0, "similar": 2.5, "street": 1.0, "locality": 0.5, "different": -1.5}
 SWAPPED_PENALTY = -0.5
 SIMILAR = 0.92
@@ -180,6 +181,11 @@ def compare_persons(left, right):
                                                  "weight": SOCIAL_SECURITY_WEIGHTS[number_level]}
         weight += SOCIAL_SECURITY_WEIGHTS[number_level]
     weight += _contacts(explanation, left, right)
+    if date_level == "different" and explanation.get("postal_address", {}).get("agreement") in ("exact", "similar"):
+        # one home and two birth dates: a family (a father and his namesake son), no
+        # evidence of one person
+        weight -= explanation["postal_address"]["weight"]
+        explanation["postal_address"] = {"agreement": "household", "weight": 0.0}
     threshold = MATCH_WEIGHT if date_level == "exact" else MATCH_WEIGHT_INEXACT_DATE
     is_certain = weight >= threshold and _is_certain(date_level, family[0], given[0], number_level, explanation)
     decision = "match" if is_certain else "possible" if weight >= POSSIBLE_WEIGHT else "none"

@@ -16,7 +16,7 @@ AGREEMENTS = {"exact": "identique", "similar": "proche", "first": "même premier
               "different": "différent", "missing": "absent", "compatible": "compatible (partie inconnue)",
               "typo": "faute de frappe probable", "swapped": "nom et prénoms inversés",
               "shared": "même numéro, autre personne du foyer ?", "street": "même rue",
-              "locality": "même commune"}
+              "locality": "même commune", "household": "même foyer"}
 
 
 def _page(template, contract, **context):
