@@ -6,7 +6,7 @@ are never a match."""
 import pytest
 
 from gru.identity import matching
-from gru.identity.search.index import profile_of
+from gru.identity.search.index import profile_of, tokens_of
 from tests.factories.auth import fetch_token, make_application
 from tests.factories.identity import make_party
 
@@ -119,6 +119,14 @@ def test_a_missing_name_is_not_taken_for_swapped_names():
     comparison = _compare(left, {"family_name": "Stephenson", "birth_date": "1963-05-21"})
     assert comparison.explanation["family_name"]["agreement"] == "different"
     assert "swapped_names" not in comparison.explanation
+
+
+def test_the_number_and_the_home_are_blocking_keys():
+    tokens = dict(tokens_of("person", profile_of("person", SOPHIE)))
+    assert tokens["ssn"] == "ssn:0927576"
+    assert tokens["address"] == "a:98800:12:jul"  # the street's kind left out
+    no_number = {**HOME, "lines": ["Lot Les Cocotiers"]}
+    assert "address" not in dict(tokens_of("person", profile_of("person", {**SOPHIE, "postal_address": no_number})))
 
 
 def test_organisations_match_by_identifier_first():

@@ -9,7 +9,7 @@ selective keys only, looked up together:
   part expanded to the vocabulary terms one edit away: namesakes only, and it survives
   a wrong birth date, swapped names and one typo in each name;
 - the social-security number (``ssn:NUMBER``), when the person has one, and the home
-  (postal code, street number, street's first letters; :func:`address_token`): they
+  (postal code, street number, first letters of the street's name; :func:`address_token`): they
   survive names and a birth date all wrong.
 
 The few candidates of each record are then compared by :mod:`gru.identity.matching`,

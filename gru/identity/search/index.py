@@ -43,15 +43,25 @@ def social_security_token(number):
     return f"ssn:{number}"
 
 
+#: words naming a street's kind, left out of the home key (French put them first, English last)
+STREET_KINDS = frozenset((
+    "rue", "r", "avenue", "av", "ave", "allee", "boulevard", "bd", "chemin", "ch", "route", "rte", "impasse",
+    "place", "pl", "promenade", "quai", "cours", "square", "lotissement", "lot", "residence", "cite", "voie",
+    "street", "st", "road", "rd", "crescent", "cres", "close", "court", "ct", "drive", "dr", "circuit", "way",
+    "lane", "parade", "terrace", "grove", "highway",
+))
+
+
 def address_token(address):
-    """A home: postal code, street number and the street's first three letters
-    (``a:98800:12:ali``), or None for an address without a street number. A few persons
-    share one (a household), where a postal code alone is thousands."""
+    """A home: postal code, street number and the first three letters of the street's
+    name, its kind left out (``12 rue Jules Ferry``, 98800: ``a:98800:12:jul``), or None
+    for an address without a street number. A few persons share one (a household),
+    where a postal code alone is thousands."""
     words = (address or {}).get("line", "").split()
     if not words or not words[0][:1].isdigit() or not address.get("postal_code"):
         return None
-    street = "".join(words[1:]).replace(" ", "")[:3]
-    return f"a:{address['postal_code']}:{words[0]}:{street}"[:MAX_TOKEN]
+    named = [word for word in words[1:] if word not in STREET_KINDS] or words[1:]
+    return f"a:{address['postal_code']}:{words[0]}:{''.join(named)[:3]}"[:MAX_TOKEN]
 
 
 def pair_token(family, given):
