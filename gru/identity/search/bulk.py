@@ -33,6 +33,9 @@ from gru.identity.search.service import expand, match
 from gru.identity.search.sql import among
 
 CHUNK = 20000
+#: a home held by more parties than this is an institution or a domiciliation address (a
+#: CCAS receives the mail of hundreds of people): no household, it makes no candidates
+HOUSEHOLD = 20
 
 
 def match_many(kind, attribute_sets, exclude_pks=None, limit=10, are_profiles=False):
@@ -72,7 +75,9 @@ def match_many(kind, attribute_sets, exclude_pks=None, limit=10, are_profiles=Fa
     for index, keys in enumerate(record_keys):
         pks = set()
         for key in keys:
-            pks |= holders.get(key, set())
+            held = holders.get(key, set())
+            if not (key.startswith("a:") and len(held) > HOUSEHOLD):  # a:... is a home (address_token)
+                pks |= held
         if exclude_pks:
             pks.discard(exclude_pks[index])
         candidate_sets.append(pks)
@@ -85,7 +90,8 @@ def match_many(kind, attribute_sets, exclude_pks=None, limit=10, are_profiles=Fa
             other = entries.get(pk)
             if other is None:
                 continue
-            if not terms & {token for _field, token in other.get("tokens", ())} and not _same_key(profile, other):
+            has_name = terms & {token for _field, token in other.get("tokens", ())}
+            if not has_name and not _same_key(profile, other, holders):
                 continue  # same birth date, no name in common: not worth comparing
             comparison = matching.compare_persons(profile, other)
             if comparison.decision != "none":
@@ -95,12 +101,13 @@ def match_many(kind, attribute_sets, exclude_pks=None, limit=10, are_profiles=Fa
     return results
 
 
-def _same_key(profile, other):
-    """One social-security number, or one home: worth comparing even without a name in common."""
+def _same_key(profile, other, holders):
+    """One social-security number, or one home (a household's, not a domiciliation
+    address): worth comparing even without a name in common."""
     number = profile.get("social_security_number")
     home = address_token(profile.get("address"))
     return bool(number and number == other.get("social_security_number")
-                or home and home == address_token(other.get("address")))
+                or home and home == address_token(other.get("address")) and len(holders.get(home, ())) <= HOUSEHOLD)
 
 
 def _name_parts(profile):

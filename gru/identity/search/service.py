@@ -255,7 +255,7 @@ def match(kind, attributes, *, kinds=None, limit=10, exclude_pk=None):
     profile = profile_of(kind, attributes)
     rows = tokens_of(kind, profile)
     name_terms = [token for field, token in rows if field not in KEY_FIELDS]
-    extra = {token for field, token in rows if field in ("birth_date", "ssn", "address")}
+    extra = {token for field, token in rows if field in ("birth_date", "ssn")}
     expanded = expand(name_terms)
     fields = PERSON_FIELDS if kind == "person" else ORGANISATION_FIELDS
     pks = search_candidates(expanded, fields, extra, MATCH_CANDIDATES)
