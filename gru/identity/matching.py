@@ -4,12 +4,24 @@ A pairwise comparison in the manner of Fellegi and Sunter (1969): each field com
 gives an agreement level and a weight (positive when agreement is evidence of the same
 person, negative when disagreement is evidence of two), the weights add up, and two
 thresholds turn the sum into a decision. The weights are fixed here and are the same in
-production, in the API and in the benchmarks (no tuning per data set).
+production, in the API, the duplicate job, the import and the benchmarks (no tuning per
+data set).
+
+The weights are rounded log-likelihood ratios, log2(m / u), squeezed so that no single
+field but an identifier decides alone: m is how often the level is seen between two
+records of one person (front-desk typing, a maiden name, a move), u how often between
+two people who share a birth date or a (family name, first given name) pair, the
+candidates that blocking (:mod:`gru.identity.search.bulk`) brings. A birth date or a
+family name shared by chance is common among those candidates, hence their moderate
+weight; a social-security number or a whole address shared by chance is rare, hence
+their high one.
 
 "A false merge is worse than a missed duplicate": ``match`` (certain) needs, besides
-the total, an exact birth date and agreeing family and given names; namesakes whose
-birth dates differ get a large negative weight and are never a match. Names are
-compared with Jaro-Winkler (rapidfuzz) on folded strings (:mod:`gru.identity.names`).
+the total, a rule per case (:func:`_is_certain`): namesakes whose birth dates differ are
+never a match, whatever else agrees (a child registered under a parent's number, a
+father and son at one address); twins (one birth date, one family name, one address,
+other given names) neither. Names are compared with Jaro-Winkler (rapidfuzz) on folded
+strings (:mod:`gru.identity.names`).
 """
 
 import math
@@ -18,7 +30,7 @@ from dataclasses import dataclass, field
 from rapidfuzz.distance import OSA, JaroWinkler
 
 MATCH_WEIGHT = 11.0
-#: a birth date one digit off or partly unknown: certain only with everything else agreeing
+#: a birth date one digit off, partly unknown or missing: certain only with more agreeing
 MATCH_WEIGHT_INEXACT_DATE = 10.0
 POSSIBLE_WEIGHT = 6.0
 ORGANISATION_MATCH_WEIGHT = 8.0
@@ -27,9 +39,26 @@ ORGANISATION_POSSIBLE_WEIGHT = 4.0
 FAMILY_WEIGHTS = {"exact": 4.0, "similar": 3.0, "partial": 1.5, "different": -3.0}
 GIVEN_WEIGHTS = {"exact": 3.5, "first": 3.0, "similar": 2.0, "partial": 1.0, "different": -3.0}
 BIRTH_DATE_WEIGHTS = {"exact": 5.0, "compatible": 2.0, "typo": 1.0, "different": -6.0}
+#: social-security number (NIR, CAFAT...): equal is the strongest single evidence (u is
+#: about one in the size of the population), one digit off or two swapped still strong
+#: (a typing error; by chance one in a million), different is evidence of two people but
+#: no veto (a number copied from another card); equal with birth dates and given names
+#: that differ is ``shared``, a household's number more than a person's (a child on a
+#: parent's card: the number under which children are insured is often the parent's)
+SOCIAL_SECURITY_WEIGHTS = {"exact": 9.0, "typo": 3.0, "shared": 2.0, "different": -4.0}
+#: postal address, graded on four parts (street number, street and lines, postal code,
+#: commune): all four is a shared home (u small: a household, hence the namesake and
+#: twin rules), three of four a typo in one, the street without the number or the
+#: locality only is a neighbour; nothing in common is weak evidence against, since
+#: people move (m of a whole change is about one in four between two records of one
+#: person kept years apart); one home with birth dates that differ is ``household``, 0
+#: (a family shares it: u is high among namesakes)
+ADDRESS_WEIGHTS = {"exact": 4.0, "similar": 2.5, "street": 1.0, "locality": 0.5, "different": -1.5}
 SWAPPED_PENALTY = -0.5
 SIMILAR = 0.92
 PARTIAL = 0.85
+#: Jaro-Winkler from which two streets (lines glued, or their words sorted) are the same
+SAME_STREET = 0.9
 
 
 @dataclass
@@ -127,7 +156,10 @@ def compare_persons(left, right):
     swapped_given = compare_given(left.get("family"), right.get("given"))
     straight = FAMILY_WEIGHTS.get(straight_family[0], 0) + GIVEN_WEIGHTS.get(straight_given[0], 0)
     swapped = FAMILY_WEIGHTS.get(swapped_family[0], 0) + GIVEN_WEIGHTS.get(swapped_given[0], 0) + SWAPPED_PENALTY
-    is_swapped = swapped > straight
+    # crosswise only when both records have both names: a missing name is no evidence
+    # either way, and must not turn a disagreement into nothing
+    is_complete = all(person.get("given") and (person.get("family") or person.get("usage")) for person in (left, right))
+    is_swapped = is_complete and swapped > straight
     family, given = (swapped_family, swapped_given) if is_swapped else (straight_family, straight_given)
     for key, (level, sim), weights in (("family_name", family, FAMILY_WEIGHTS), ("given_names", given, GIVEN_WEIGHTS)):
         explanation[key] = {"agreement": level, "similarity": round(sim, 3), "weight": weights.get(level, 0.0)}
@@ -140,27 +172,65 @@ def compare_persons(left, right):
     weight += BIRTH_DATE_WEIGHTS.get(date_level, 0.0)
     for key, same, different in (("sex", 0.5, -2.5), ("birth_place", 1.5, -1.5), ("birth_country", 0.5, -1.5)):
         weight += _equality(explanation, key, left.get(key), right.get(key), same, different)
+    number_level = compare_social_security_numbers(left.get("social_security_number"),
+                                                   right.get("social_security_number"))
+    if number_level == "exact" and date_level == "different" and given[0] not in _AGREEING_GIVEN:
+        number_level = "shared"
+    if number_level != "missing":
+        explanation["social_security_number"] = {"agreement": number_level,
+                                                 "weight": SOCIAL_SECURITY_WEIGHTS[number_level]}
+        weight += SOCIAL_SECURITY_WEIGHTS[number_level]
     weight += _contacts(explanation, left, right)
-    is_certain = (weight >= (MATCH_WEIGHT if date_level == "exact" else MATCH_WEIGHT_INEXACT_DATE)
-                  and _is_certain(date_level, family[0], given[0], explanation))
+    if date_level == "different" and explanation.get("postal_address", {}).get("agreement") in ("exact", "similar"):
+        # one home and two birth dates: a family (a father and his namesake son), no
+        # evidence of one person
+        weight -= explanation["postal_address"]["weight"]
+        explanation["postal_address"] = {"agreement": "household", "weight": 0.0}
+    threshold = MATCH_WEIGHT if date_level == "exact" else MATCH_WEIGHT_INEXACT_DATE
+    is_certain = weight >= threshold and _is_certain(date_level, family[0], given[0], number_level, explanation)
     decision = "match" if is_certain else "possible" if weight >= POSSIBLE_WEIGHT else "none"
     return Comparison(round(weight, 2), decision, explanation)
 
 
-def _is_certain(date_level, family, given, explanation):
+_AGREEING_FAMILY = ("exact", "similar")
+_AGREEING_GIVEN = ("exact", "first", "similar")
+
+
+def _is_certain(date_level, family, given, number_level, explanation):
     """``match`` needs more than a high total (a false merge is worse than a missed one):
 
-    - an exact birth date, agreeing family names (exact or similar) and given names;
-    - or a birth date with an unknown day or month, or one digit off, only when the
-      family name is exact or similar, the given names all exact and the birth place the
-      same: a namesake born elsewhere, or a twin (other given names), is never a match.
+    - never with another sex, birth dates that differ (namesakes; a child on a parent's
+      number), or other given names (twins, siblings);
+    - an exact birth date: family and given names agreeing (exact or similar), or one of
+      them agreeing and the other missing, cut or replaced when the social-security
+      numbers are equal;
+    - a birth date with an unknown day or month, or one digit off: both names agreeing
+      and the same social-security number; or, without one, the family name agreeing,
+      the given names all exact and the birth place the same (a namesake born elsewhere
+      is never a match);
+    - no birth date on one side: both names agreeing and the same social-security number.
     """
-    if explanation["sex"]["agreement"] == "different" or family not in ("exact", "similar"):
+    if explanation["sex"]["agreement"] == "different" or date_level == "different" or given == "different":
         return False
+    family_agrees, given_agrees = family in _AGREEING_FAMILY, given in _AGREEING_GIVEN
+    same_number = number_level == "exact"
     if date_level == "exact":
-        return given in ("exact", "first", "similar")
-    return (date_level in ("compatible", "typo") and given == "exact"
-            and explanation["birth_place"]["agreement"] == "exact")
+        return (family_agrees and given_agrees) or (same_number and (family_agrees or given_agrees))
+    if date_level in ("compatible", "typo"):
+        return ((family_agrees and given_agrees and same_number)
+                or (family_agrees and given == "exact" and explanation["birth_place"]["agreement"] == "exact"))
+    return family_agrees and given_agrees and same_number
+
+
+def compare_social_security_numbers(left, right):
+    """``exact``; ``typo`` (one digit replaced, or two neighbours swapped, same length);
+    ``different``; ``missing``. Numbers of different lengths belong to different schemes
+    (a NIR and a CAFAT number): not comparable, ``missing``."""
+    if not left or not right or len(left) != len(right):
+        return "missing"
+    if left == right:
+        return "exact"
+    return "typo" if OSA.distance(left, right) <= 1 else "different"
 
 
 def _one_edit(left, right):
@@ -215,7 +285,8 @@ def _equality(explanation, key, left, right, same, different):
 
 
 def _contacts(explanation, left, right):
-    """E-mail, phones and address: agreement is evidence, disagreement is not (people move)."""
+    """E-mail and phones: agreement is evidence, disagreement is not (they change, and
+    households share them). The postal address is graded both ways (:func:`compare_addresses`)."""
     weight = 0.0
     if left.get("email") and left.get("email") == right.get("email"):
         explanation["email"] = {"agreement": "exact", "weight": 2.0}
@@ -223,10 +294,53 @@ def _contacts(explanation, left, right):
     if set(left.get("phones", ())) & set(right.get("phones", ())):
         explanation["phone"] = {"agreement": "exact", "weight": 2.0}
         weight += 2.0
-    left_address, right_address = left.get("address"), right.get("address")
-    if left_address and right_address and left_address.get("postal_code") == right_address.get("postal_code"):
-        lines_sim = similarity(left_address.get("line") or "", right_address.get("line") or "")
-        if left_address.get("line") and lines_sim >= SIMILAR:
-            explanation["postal_address"] = {"agreement": "similar", "similarity": round(lines_sim, 3), "weight": 1.5}
-            weight += 1.5
+    level = compare_addresses(left.get("address"), right.get("address"))
+    if level != "missing":
+        explanation["postal_address"] = {"agreement": level, "weight": ADDRESS_WEIGHTS[level]}
+        weight += ADDRESS_WEIGHTS[level]
     return weight
+
+
+def compare_addresses(left, right):
+    """Agreement of two profile addresses (``line``: folded lines, street number first;
+    ``postal_code``; ``commune``) on four parts: street number, street and other lines,
+    postal code, commune. Parts missing on one side do not count."""
+    if not left or not right or not (left.get("line") and right.get("line")):
+        return "missing"
+    left_number, left_street = _street(left["line"])
+    right_number, right_street = _street(right["line"])
+    parts = {"street": _same_street(left_street, right_street)}
+    if left_number and right_number:
+        parts["number"] = left_number == right_number
+    if left.get("postal_code") and right.get("postal_code"):
+        parts["postal_code"] = left["postal_code"] == right["postal_code"]
+    if left.get("commune") and right.get("commune"):
+        parts["commune"] = _glued(left["commune"]) == _glued(right["commune"]) or similarity(
+            _glued(left["commune"]), _glued(right["commune"])) >= SIMILAR
+    locality = parts.get("postal_code") or parts.get("commune")
+    agreeing = sum(parts.values())
+    if agreeing == len(parts) and locality:
+        return "exact" if len(parts) >= 3 else "similar"
+    if agreeing == len(parts) - 1 and agreeing >= 2 and parts["street"]:
+        return "similar"
+    if parts["street"] and locality:
+        return "street"
+    if locality:
+        return "locality"
+    return "different" if not parts["street"] else "street"
+
+
+def _street(line):
+    """``(street number, the rest)`` of a folded address line ("12 b rue x" -> "12", "b rue x")."""
+    words = line.split()
+    if words and words[0][:1].isdigit():
+        return words[0], " ".join(words[1:])
+    return None, line
+
+
+def _same_street(left, right):
+    if not left or not right:
+        return False
+    glued = similarity(_glued(left), _glued(right))
+    sorted_words = similarity("".join(sorted(left.split())), "".join(sorted(right.split())))
+    return max(glued, sorted_words) >= SAME_STREET

@@ -14,6 +14,7 @@ import email_validator
 import phonenumbers
 from phonenumbers import PhoneNumberType
 from stdnum import exceptions as stdnum_errors
+from stdnum.fr import nir as stdnum_nir
 from stdnum.fr import siren as stdnum_siren
 from stdnum.fr import siret as stdnum_siret
 
@@ -230,6 +231,30 @@ def rna(raw):
     return value
 
 
+_SCHEME_NUMBER = re.compile(r"^\d{5,13}$")
+
+
+def social_security_number(raw):
+    """A person's number with a social-security scheme, compact digits.
+
+    15 characters: a French NIR (INSEE), whose 2-digit key is checked (python-stdnum;
+    Corsica's "2A"/"2B" accepted). 5 to 13 digits: the number of another scheme (the
+    CAFAT in New Caledonia, a foreign scheme), kept as written, leading zeros included;
+    it has no key to check. Spaces, dots and hyphens are dropped.
+    """
+    value = compact(raw, "social-security number").replace(".", "").replace("-", "").upper()
+    if len(value) == 15:
+        try:
+            return stdnum_nir.validate(value)
+        except stdnum_errors.InvalidChecksum:
+            raise InvalidValue("This social-security number's key is wrong.") from None
+        except stdnum_errors.ValidationError:
+            raise InvalidValue("Not a valid French social-security number (NIR).") from None
+    if not _SCHEME_NUMBER.match(value):
+        raise InvalidValue("A social-security number is a 15-character NIR or 5 to 13 digits.")
+    return value
+
+
 # --- Registry and equality keys -------------------------------------------------------
 
 VALIDATORS = {
@@ -247,6 +272,7 @@ VALIDATORS = {
     "siret": siret,
     "ridet": ridet,
     "rna": rna,
+    "social_security_number": social_security_number,
     "legal_form": legal_form,
     "postal_address": postal_address,
 }

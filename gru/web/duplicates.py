@@ -14,7 +14,9 @@ from gru.web.desk import open_desk, purpose_missing
 DESK_ROLES = ("agent", "supervisor")
 AGREEMENTS = {"exact": "identique", "similar": "proche", "first": "même premier prénom", "partial": "partielle",
               "different": "différent", "missing": "absent", "compatible": "compatible (partie inconnue)",
-              "typo": "faute de frappe probable", "swapped": "nom et prénoms inversés"}
+              "typo": "faute de frappe probable", "swapped": "nom et prénoms inversés",
+              "shared": "même numéro, autre personne du foyer ?", "street": "même rue",
+              "locality": "même commune", "household": "même foyer"}
 
 
 def _page(template, contract, **context):

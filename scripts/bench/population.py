@@ -8,6 +8,17 @@ and month swapped, unknown day), another e-mail or phone. Namesakes (same names,
 birth date) are distinct people and must not be merged. Used by ``dedup.py`` and
 ``search.py``; reproducible by seed. Every e-mail address is on example.nc.
 
+With ``with_contacts`` (``dedup.py``), each person also gets a postal address (New
+Caledonia, or France for some of those born there) and, two times in three, a
+social-security number: a NIR (with its key) for those born in France, a 7-digit number
+of the Caledonian scheme for the others. A quarter of the persons share the home of
+someone drawn before (a household; three times in five under the same family name), and
+a child of a household born after 2000 carries, one time in three, the number of the
+person whose home it shares (a child on a parent's card). A duplicate keeps the address
+(65 %), has it with a typo (10 %) or has moved (25 %); keeps the number (55 %), drops it
+(35 %) or has one digit wrong (10 %). These draws come from a second random stream, so
+that without contacts a seed gives the population it always gave (``search.py``'s).
+
     PYTHONPATH=. .venv/bin/python scripts/bench/population.py --persons 1000 > people.jsonl
 """
 
@@ -17,6 +28,8 @@ import random
 import sys
 import unicodedata
 from datetime import date, timedelta
+
+from gru.identity.communes import nc_communes
 
 FAMILY_NAMES = (
     "Martin", "Bernard", "Dubois", "Thomas", "Robert", "Richard", "Petit", "Durand", "Leroy", "Moreau",
@@ -56,6 +69,13 @@ LONG_TAIL = tuple(dict.fromkeys(
     [head + middle + tail for head in _FR_HEADS for middle in _FR_MIDDLES for tail in _FR_TAILS]
     + [head + tail for head in _OC_HEADS for tail in _OC_TAILS]))
 NC_COMMUNES = tuple(f"988{number:02d}" for number in range(1, 34))
+STREETS = ("rue", "avenue", "allée", "boulevard", "route", "impasse", "chemin", "promenade")
+STREET_NAMES = ("Jules Ferry", "de la République", "Paul Doumer", "du Général de Gaulle", "Anatole France",
+                "des Cocotiers", "des Flamboyants", "Jean Jaurès", "du Port", "de Sébastopol", "Georges Clemenceau",
+                "des Tamanous", "Victor Hugo", "du Maréchal Foch", "Pasteur", "des Banians", "Higginson",
+                "Édouard Unger", "de l'Alma", "du Mont Coffyn", "Bonaparte", "des Niaoulis", "Auer", "Frédéric Surleau")
+FRENCH_TOWNS = (("75011", "Paris"), ("69003", "Lyon"), ("13005", "Marseille"), ("33000", "Bordeaux"),
+                ("31000", "Toulouse"), ("44000", "Nantes"), ("34000", "Montpellier"), ("29200", "Brest"))
 OTHER_PLACES = ("75056", "69123", "13055", "33063", "31555", "98613", "98735")
 KEYBOARD = "azertyuiopqsdfghjklmwxcvbn"
 
@@ -67,8 +87,11 @@ def strip_accents(text):
 class Population:
     """``persons`` distinct people, ``duplicate_rate`` of them with 1 to 3 more records."""
 
-    def __init__(self, seed=7):
+    def __init__(self, seed=7, with_contacts=False):
         self.random = random.Random(seed)
+        self.extra = random.Random(seed * 7919 + 1)
+        self.with_contacts = with_contacts
+        self.homes = []
 
     def person(self):
         pick = self.random
@@ -85,6 +108,62 @@ class Population:
         if pick.random() < 0.6:
             record["email"] = f"{strip_accents(given.split()[0]).lower()}.{pick.randrange(10**6)}@example.nc"
         return record
+
+    def add_contacts(self, record):
+        """Address and social-security number, from the second random stream."""
+        pick = self.extra
+        if self.homes and pick.random() < 0.25:
+            home, head = pick.choice(self.homes)
+            record["postal_address"] = home
+            if pick.random() < 0.6:  # one family name in the household
+                record["family_name"] = head["family_name"]
+            if record["birth_date"] >= "2000" and head.get("social_security_number") and pick.random() < 1 / 3:
+                record["social_security_number"] = head["social_security_number"]
+        else:
+            record["postal_address"] = self.address(born_in_france=record["birth_place"] in OTHER_PLACES[:5])
+            self.homes.append((record["postal_address"], record))
+        if "social_security_number" not in record and pick.random() < 2 / 3:
+            record["social_security_number"] = self.social_security_number(record)
+        return record
+
+    def address(self, born_in_france=False):
+        pick = self.extra
+        line = f"{pick.randrange(1, 120)} {pick.choice(STREETS)} {pick.choice(STREET_NAMES)}"
+        if born_in_france and pick.random() < 0.5:
+            postal_code, town = pick.choice(FRENCH_TOWNS)
+            return {"lines": [line], "postal_code": postal_code, "commune_name": town, "country": "FR"}
+        commune = pick.choice(nc_communes())
+        return {"lines": [line], "postal_code": commune["postal_codes"][0], "commune_insee": commune["insee"],
+                "country": "NC"}
+
+    def social_security_number(self, record):
+        """A NIR (INSEE: sex, year and month of birth, birth commune, order number, key
+        97 - n mod 97) for a person born in France, else a 7-digit Caledonian number."""
+        pick = self.extra
+        if record["birth_place"] not in OTHER_PLACES[:5]:
+            return f"{pick.randrange(10**7):07d}"
+        year, month = record["birth_date"][2:4], record["birth_date"][5:7]
+        body = f"{1 if record['sex'] == 'M' else 2}{year}{month}{record['birth_place']}{pick.randrange(1, 1000):03d}"
+        return f"{body}{97 - int(body) % 97:02d}"
+
+    def vary_contacts(self, record, other):
+        pick = self.extra
+        move, number = pick.random(), pick.random()
+        if move < 0.25:
+            other["postal_address"] = self.address()
+        elif move < 0.35:
+            address = dict(record["postal_address"])
+            address["lines"] = [self.typo(address["lines"][0])]
+            other["postal_address"] = address
+        if record.get("social_security_number"):
+            if number < 0.35:
+                other.pop("social_security_number", None)
+            elif number < 0.45:
+                digits = list(record["social_security_number"])
+                index = pick.randrange(len(digits) - 2)
+                digits[index] = str((int(digits[index]) + pick.randrange(1, 10)) % 10)
+                other["social_security_number"] = "".join(digits)
+        return other
 
     def family_name(self):
         """One of the common names (Martin, Wamytan...) one time in ten, else one of the
@@ -171,13 +250,19 @@ class Population:
         pick, rows = self.random, []
         for cluster in range(persons):
             record = self.person()
+            if self.with_contacts:
+                self.add_contacts(record)
             rows.append((cluster, record))
             if pick.random() < duplicate_rate:
                 for _ in range(pick.choice((1, 1, 1, 2, 3))):
-                    rows.append((cluster, self.variant(record)))
+                    variant = self.variant(record)
+                    rows.append((cluster, self.vary_contacts(record, variant) if self.with_contacts else variant))
         for number in range(int(persons * namesake_rate)):  # same names, another person
             cluster, record = rows[pick.randrange(len(rows))]
             namesake = {**self.person(), "family_name": record["family_name"], "given_names": record["given_names"]}
+            if self.with_contacts:
+                namesake.pop("social_security_number", None)
+                self.add_contacts(namesake)
             rows.append((persons + number, namesake))
         pick.shuffle(rows)
         return rows

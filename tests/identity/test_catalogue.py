@@ -40,7 +40,7 @@ def test_pivot_flags(catalogue):
     [
         ("person", {"family_name", "usage_name", "given_names", "sex", "birth_date",
                     "birth_place", "birth_country", "email", "mobile_phone",
-                    "landline_phone", "postal_address"}),
+                    "landline_phone", "postal_address", "social_security_number"}),
         ("household", {"name", "postal_address"}),
         ("association", {"name", "rna", "postal_address", "email"}),
         ("company", {"legal_name", "siren", "siret", "ridet", "legal_form",

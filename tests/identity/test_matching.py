@@ -6,7 +6,7 @@ are never a match."""
 import pytest
 
 from gru.identity import matching
-from gru.identity.search.index import profile_of
+from gru.identity.search.index import profile_of, tokens_of
 from tests.factories.auth import fetch_token, make_application
 from tests.factories.identity import make_party
 
@@ -54,6 +54,79 @@ def test_the_explanation_is_per_field():
     assert comparison.explanation["family_name"]["agreement"] == "similar"
     assert comparison.explanation["birth_date"]["agreement"] == "exact"
     assert 0 < comparison.score < 1
+
+
+HOME = {"lines": ["12 rue Jules Ferry"], "postal_code": "98800", "commune_insee": "98818", "country": "NC"}
+SOPHIE = {"family_name": "Martin", "given_names": "Sophie", "birth_date": "1975-06-30",
+          "social_security_number": "0927576", "postal_address": HOME}
+
+
+def test_social_security_number_levels():
+    assert matching.compare_social_security_numbers("1234567", "1234567") == "exact"
+    assert matching.compare_social_security_numbers("1234567", "1234576") == "typo"   # two digits swapped
+    assert matching.compare_social_security_numbers("1234567", "1234967") == "typo"   # one digit off
+    assert matching.compare_social_security_numbers("1234567", "7654321") == "different"
+    assert matching.compare_social_security_numbers("1234567", "185057800608491") == "missing"  # other scheme
+
+
+def test_the_same_number_makes_a_match_despite_a_missing_or_replaced_family_name():
+    without_family = {key: value for key, value in SOPHIE.items() if key != "family_name"}
+    assert _compare(SOPHIE, without_family).decision == "match"
+    assert _compare(SOPHIE, {**SOPHIE, "family_name": "Dupont"}).decision == "match"   # a married name
+    unnumbered = {key: value for key, value in SOPHIE.items() if key != "social_security_number"}
+    assert _compare(SOPHIE, {**unnumbered, "family_name": "Dupont"}).decision == "possible"  # no number: review
+    assert _compare(SOPHIE, {**SOPHIE, "family_name": "Dupont", "social_security_number": "5185238"}
+                    ).decision == "none"                                                  # another number
+    other_number = _compare(SOPHIE, {**SOPHIE, "social_security_number": "7131335"})
+    assert other_number.explanation["social_security_number"] == {"agreement": "different", "weight": -4.0}
+    assert other_number.weight < _compare(SOPHIE, SOPHIE).weight - 10
+
+
+def test_namesakes_and_twins_are_never_a_match_even_with_one_number_and_one_home():
+    namesake = _compare(SOPHIE, {**SOPHIE, "birth_date": "2003-02-11"})                  # a child on her card
+    assert namesake.decision != "match"
+    twin = _compare(SOPHIE, {**SOPHIE, "given_names": "Nathalie"})
+    assert twin.decision != "match"
+    child = _compare(SOPHIE, {**SOPHIE, "given_names": "Léa", "birth_date": "2003-02-11"})
+    assert child.explanation["social_security_number"]["agreement"] == "shared"           # a household's number
+    assert child.explanation["postal_address"] == {"agreement": "household", "weight": 0.0}
+    assert child.decision == "none"
+
+
+@pytest.mark.parametrize("address, level", [
+    (HOME, "exact"),
+    ({**HOME, "lines": ["12 r. Jules Fery"]}, "exact"),                     # street typed otherwise
+    ({**HOME, "lines": ["14 rue Jules Ferry"]}, "similar"),                 # another number
+    ({**HOME, "lines": ["3 avenue Foch"]}, "locality"),                     # same town
+    ({"lines": ["3 avenue Foch"], "postal_code": "98890", "commune_insee": "98821", "country": "NC"}, "different"),
+])
+def test_address_levels(address, level):
+    comparison = _compare(SOPHIE, {**SOPHIE, "postal_address": address})
+    assert comparison.explanation["postal_address"]["agreement"] == level
+
+
+def test_a_move_is_weak_evidence_against_and_does_not_prevent_a_match():
+    moved = {**ELISE, "postal_address": HOME}
+    elsewhere = {**ELISE, "postal_address": {"lines": ["3 avenue Foch"], "postal_code": "98890",
+                                             "commune_insee": "98821", "country": "NC"}}
+    comparison = _compare(moved, elsewhere)
+    assert comparison.explanation["postal_address"]["weight"] < 0
+    assert comparison.decision == "match"
+
+
+def test_a_missing_name_is_not_taken_for_swapped_names():
+    left = {"family_name": "Julius", "birth_date": "1963-05-21"}
+    comparison = _compare(left, {"family_name": "Stephenson", "birth_date": "1963-05-21"})
+    assert comparison.explanation["family_name"]["agreement"] == "different"
+    assert "swapped_names" not in comparison.explanation
+
+
+def test_the_number_and_the_home_are_blocking_keys():
+    tokens = dict(tokens_of("person", profile_of("person", SOPHIE)))
+    assert tokens["ssn"] == "ssn:0927576"
+    assert tokens["address"] == "a:98800:12:jul"  # the street's kind left out
+    no_number = {**HOME, "lines": ["Lot Les Cocotiers"]}
+    assert "address" not in dict(tokens_of("person", profile_of("person", {**SOPHIE, "postal_address": no_number})))
 
 
 def test_organisations_match_by_identifier_first():

@@ -39,6 +39,20 @@ def test_the_job_proposes_pairs_with_scores(client, headers, pair, db_session):
     assert duplicates.detect_pending() == (0, 0)
 
 
+def test_the_job_compares_two_records_of_one_number_whose_names_all_changed(client, headers, db_session):
+    first = make_party(attributes={"family_name": "Wamytan", "given_names": "Élise", "birth_date": "1987-03-14",
+                                   "social_security_number": "4072236"})
+    second = make_party(attributes={"family_name": "Gope", "given_names": "Marie", "birth_date": "1987-03-14",
+                                    "social_security_number": "4072236"})
+    make_party(attributes={"family_name": "Kaouha", "given_names": "Régis", "birth_date": "1987-03-14"})
+    db_session.flush()
+    duplicates.detect_pending()
+    items = _open(client, headers)
+    assert [{party["id"] for party in item["parties"]} for item in items] == [{str(first.id), str(second.id)}]
+    assert items[0]["decision"] == "possible"  # other given names: never decided without a person
+    assert items[0]["explanation"]["social_security_number"]["agreement"] == "exact"
+
+
 def test_not_a_duplicate_is_remembered(client, headers, pair, db_session):
     duplicates.detect_pending()
     suspicion = _open(client, headers)[0]

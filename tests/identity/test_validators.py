@@ -70,6 +70,10 @@ VALID = [
     ("rna", "W751234567", "W751234567"),
     ("rna", "w751234567", "W751234567"),
     ("rna", "W2A1002345", "W2A1002345"),
+    # social_security_number: a NIR (key checked), or another scheme's digits
+    ("social_security_number", "1 85 05 78 006 084 91", "185057800608491"),
+    ("social_security_number", "1.85.05.2a.006.084-35", "185052A00608435"),  # born in Corsica
+    ("social_security_number", "0123456", "0123456"),
     # legal_form
     ("legal_form", "SARL", "SARL"),
     ("legal_form", "association  loi 1901", "association loi 1901"),
@@ -163,6 +167,11 @@ INVALID = [
     ("rna", "W75123456"),
     ("rna", "W7512345678"),
     ("rna", "X751234567"),
+    # social_security_number
+    ("social_security_number", "185057800608492"),  # wrong key
+    ("social_security_number", "1234"),
+    ("social_security_number", "12345678901234"),
+    ("social_security_number", "ABC1234"),
 ]
 
 

@@ -7,7 +7,10 @@ selective keys only, looked up together:
 - the birth date (``dYYYYMMDD``): about 30 persons per date in a million;
 - the pairs (family-name token, first given name) in either order (``p:a:b``), each
   part expanded to the vocabulary terms one edit away: namesakes only, and it survives
-  a wrong birth date, swapped names and one typo in each name.
+  a wrong birth date, swapped names and one typo in each name;
+- the social-security number (``ssn:NUMBER``), when the person has one, and the home
+  (postal code, street number, first letters of the street's name; :func:`address_token`): they
+  survive names and a birth date all wrong.
 
 The few candidates of each record are then compared by :mod:`gru.identity.matching`,
 the same comparison and thresholds as everywhere else. A person whose birth date and
@@ -18,12 +21,21 @@ from sqlalchemy import select
 
 from gru.extensions import db
 from gru.identity import matching, names
-from gru.identity.search.index import birth_date_token, pair_token, profile_of
+from gru.identity.search.index import (
+    address_token,
+    birth_date_token,
+    pair_token,
+    profile_of,
+    social_security_token,
+)
 from gru.identity.search.models import PartySearchEntry, PartySearchToken
 from gru.identity.search.service import expand, match
 from gru.identity.search.sql import among
 
 CHUNK = 20000
+#: a home held by more parties than this is an institution or a domiciliation address (a
+#: CCAS receives the mail of hundreds of people): no household, it makes no candidates
+HOUSEHOLD = 20
 
 
 def match_many(kind, attribute_sets, exclude_pks=None, limit=10, are_profiles=False):
@@ -47,6 +59,10 @@ def match_many(kind, attribute_sets, exclude_pks=None, limit=10, are_profiles=Fa
         keys = set()
         if profile.get("birth_date"):
             keys.add(birth_date_token(profile["birth_date"]))
+        if profile.get("social_security_number"):
+            keys.add(social_security_token(profile["social_security_number"]))
+        if address_token(profile.get("address")):
+            keys.add(address_token(profile["address"]))
         if given:
             for family in families:
                 for left in expanded.get(family, {family: None}):
@@ -59,7 +75,9 @@ def match_many(kind, attribute_sets, exclude_pks=None, limit=10, are_profiles=Fa
     for index, keys in enumerate(record_keys):
         pks = set()
         for key in keys:
-            pks |= holders.get(key, set())
+            held = holders.get(key, set())
+            if not (key.startswith("a:") and len(held) > HOUSEHOLD):  # a:... is a home (address_token)
+                pks |= held
         if exclude_pks:
             pks.discard(exclude_pks[index])
         candidate_sets.append(pks)
@@ -70,7 +88,10 @@ def match_many(kind, attribute_sets, exclude_pks=None, limit=10, are_profiles=Fa
         found = []
         for pk in pks:
             other = entries.get(pk)
-            if other is None or not terms & {token for _field, token in other.get("tokens", ())}:
+            if other is None:
+                continue
+            has_name = terms & {token for _field, token in other.get("tokens", ())}
+            if not has_name and not _same_key(profile, other, holders):
                 continue  # same birth date, no name in common: not worth comparing
             comparison = matching.compare_persons(profile, other)
             if comparison.decision != "none":
@@ -78,6 +99,15 @@ def match_many(kind, attribute_sets, exclude_pks=None, limit=10, are_profiles=Fa
         found.sort(key=lambda item: (-item[1].weight, item[0]))
         results.append(found[:limit])
     return results
+
+
+def _same_key(profile, other, holders):
+    """One social-security number, or one home (a household's, not a domiciliation
+    address): worth comparing even without a name in common."""
+    number = profile.get("social_security_number")
+    home = address_token(profile.get("address"))
+    return bool(number and number == other.get("social_security_number")
+                or home and home == address_token(other.get("address")) and len(holders.get(home, ())) <= HOUSEHOLD)
 
 
 def _name_parts(profile):

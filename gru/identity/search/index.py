@@ -31,10 +31,37 @@ NAME_FIELDS = {"family_name": "family_name", "usage_name": "usage_name", "given_
                "name": "name", "legal_name": "name"}
 ORGANISATION_KINDS = ("association", "company", "household")
 IDENTIFIER_KEYS = ("siren", "siret", "ridet", "rna")
+#: index fields whose tokens are blocking keys (whole values), not words of the vocabulary
+KEY_FIELDS = ("birth_date", "pair", "ssn", "address")
 
 
 def birth_date_token(birth_date):
     return "d" + birth_date.replace("-", "")
+
+
+def social_security_token(number):
+    return f"ssn:{number}"
+
+
+#: words naming a street's kind, left out of the home key (French put them first, English last)
+STREET_KINDS = frozenset((
+    "rue", "r", "avenue", "av", "ave", "allee", "boulevard", "bd", "chemin", "ch", "route", "rte", "impasse",
+    "place", "pl", "promenade", "quai", "cours", "square", "lotissement", "lot", "residence", "cite", "voie",
+    "street", "st", "road", "rd", "crescent", "cres", "close", "court", "ct", "drive", "dr", "circuit", "way",
+    "lane", "parade", "terrace", "grove", "highway",
+))
+
+
+def address_token(address):
+    """A home: postal code, street number and the first three letters of the street's
+    name, its kind left out (``12 rue Jules Ferry``, 98800: ``a:98800:12:jul``), or None
+    for an address without a street number. A few persons share one (a household),
+    where a postal code alone is thousands."""
+    words = (address or {}).get("line", "").split()
+    if not words or not words[0][:1].isdigit() or not address.get("postal_code"):
+        return None
+    named = [word for word in words[1:] if word not in STREET_KINDS] or words[1:]
+    return f"a:{address['postal_code']}:{words[0]}:{''.join(named)[:3]}"[:MAX_TOKEN]
 
 
 def pair_token(family, given):
@@ -55,7 +82,7 @@ def profile_of(kind, attributes):
         profile.update({
             "family": names.fold(family), "usage": names.fold(usage), "given": names.fold(attributes.get("given_names")),
         })
-        for key in ("birth_date", "birth_place", "birth_country", "sex"):
+        for key in ("birth_date", "birth_place", "birth_country", "sex", "social_security_number"):
             if attributes.get(key):
                 profile[key] = attributes[key]
     else:
@@ -87,6 +114,10 @@ def tokens_of(kind, profile):
             rows.extend((field, token[:MAX_TOKEN]) for token in names.name_tokens(profile.get(key)))
         if profile.get("birth_date"):
             rows.append(("birth_date", birth_date_token(profile["birth_date"])))
+        if profile.get("social_security_number"):
+            rows.append(("ssn", social_security_token(profile["social_security_number"])))
+        if address_token(profile.get("address")):
+            rows.append(("address", address_token(profile["address"])))
         given = names.name_tokens(profile.get("given"), glue_whole=False)
         if given:
             families = names.name_tokens(profile.get("family")) + names.name_tokens(profile.get("usage"))
@@ -116,10 +147,10 @@ def index_parties(connection, items, is_new=False):
         profile = profile_of(kind, attributes)
         tokens = tokens_of(kind, profile)
         # kept with the profile, so that re-ranking does not tokenise every candidate again
-        profile["tokens"] = [[field, token] for field, token in tokens if field not in ("birth_date", "pair")]
+        profile["tokens"] = [[field, token] for field, token in tokens if field not in KEY_FIELDS]
         for field, token in tokens:
             token_rows.append({"party_pk": pk, "field": field, "token": token})
-            if field not in ("birth_date", "pair"):
+            if field not in KEY_FIELDS:
                 terms.add(token)
         entry_rows.append({"party_pk": pk, "kind": kind, "profile": profile, "is_dedup_pending": True,
                            "indexed_at": now})

@@ -4,7 +4,9 @@ The search index is three plain tables, the same on SQLite and PostgreSQL, so th
 query finds the same parties on both:
 
 - ``party_search_tokens``: one row per (party, field, token) of the golden names, plus
-  the birth date (field ``birth_date``, token ``dYYYYMMDD``);
+  the birth date (field ``birth_date``, token ``dYYYYMMDD``), the (family name, first
+  given name) pairs (field ``pair``), the social-security number (field ``ssn``,
+  token ``ssn:NUMBER``) and the home (field ``address``), the blocking keys of matching;
 - ``search_term_keys``: the vocabulary of name tokens under their symmetric-deletion
   keys (:func:`gru.identity.names.deletion_keys`): one typo away is one indexed lookup;
 - ``party_search_entries``: per party, the folded profile that re-ranking and the

@@ -24,6 +24,7 @@ from gru.identity import matching, names
 from gru.identity.models import GoldenValue, Identifier, Party
 from gru.identity.search.index import (
     IDENTIFIER_KEYS,
+    KEY_FIELDS,
     birth_date_token,
     pair_token,
     profile_of,
@@ -253,8 +254,8 @@ def match(kind, attributes, *, kinds=None, limit=10, exclude_pk=None):
     ``[(party_pk, Comparison)]``, those the comparison calls ``none`` left out."""
     profile = profile_of(kind, attributes)
     rows = tokens_of(kind, profile)
-    name_terms = [token for field, token in rows if field not in ("birth_date", "pair")]
-    extra = {token for field, token in rows if field == "birth_date"}
+    name_terms = [token for field, token in rows if field not in KEY_FIELDS]
+    extra = {token for field, token in rows if field in ("birth_date", "ssn")}
     expanded = expand(name_terms)
     fields = PERSON_FIELDS if kind == "person" else ORGANISATION_FIELDS
     pks = search_candidates(expanded, fields, extra, MATCH_CANDIDATES)
