@@ -201,9 +201,11 @@ def _is_certain(date_level, family, given, number_level, explanation):
 
     - never with another sex, birth dates that differ (namesakes; a child on a parent's
       number), or other given names (twins, siblings);
-    - an exact birth date: family and given names agreeing (exact or similar), or one of
-      them agreeing and the other missing, cut or replaced when the social-security
-      numbers are equal;
+    - an exact birth date: family and given names agreeing (exact or similar), or, when
+      the social-security numbers are equal, the given names agreeing and the family
+      name cut or replaced, or the family name agreeing and the given names cut or
+      replaced, never missing (twins filed on a parent's number share surname, date and
+      number: only their given names tell them apart);
     - a birth date with an unknown day or month, or one digit off: both names agreeing
       and the same social-security number; or, without one, the family name agreeing,
       the given names all exact and the birth place the same (a namesake born elsewhere
@@ -215,7 +217,8 @@ def _is_certain(date_level, family, given, number_level, explanation):
     family_agrees, given_agrees = family in _AGREEING_FAMILY, given in _AGREEING_GIVEN
     same_number = number_level == "exact"
     if date_level == "exact":
-        return (family_agrees and given_agrees) or (same_number and (family_agrees or given_agrees))
+        return (family_agrees and given_agrees) or (same_number and given != "missing"
+                                                    and (family_agrees or given_agrees))
     if date_level in ("compatible", "typo"):
         return ((family_agrees and given_agrees and same_number)
                 or (family_agrees and given == "exact" and explanation["birth_place"]["agreement"] == "exact"))

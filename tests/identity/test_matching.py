@@ -87,6 +87,8 @@ def test_namesakes_and_twins_are_never_a_match_even_with_one_number_and_one_home
     assert namesake.decision != "match"
     twin = _compare(SOPHIE, {**SOPHIE, "given_names": "Nathalie"})
     assert twin.decision != "match"
+    unnamed = {key: value for key, value in SOPHIE.items() if key != "given_names"}  # a twin filed without given names
+    assert _compare(SOPHIE, unnamed).decision == "possible"
     child = _compare(SOPHIE, {**SOPHIE, "given_names": "Léa", "birth_date": "2003-02-11"})
     assert child.explanation["social_security_number"]["agreement"] == "shared"           # a household's number
     assert child.explanation["postal_address"] == {"agreement": "household", "weight": 0.0}
