@@ -18,7 +18,7 @@ from gru.audit.journal import JoseSigner, record_accesses
 from gru.audit.models import JournalEntry, JournalHead, JournalSeal
 from gru.audit.triggers import drop_head_trigger, install_append_only_trigger, install_head_trigger
 from gru.extensions import db
-from tests.conftest import BACKENDS, POSTGRES_URL
+from tests.conftest import BACKENDS
 
 AUDIT_TABLES = [JournalEntry.__table__, JournalHead.__table__, JournalSeal.__table__]
 

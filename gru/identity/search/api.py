@@ -12,6 +12,7 @@ from gru.auth.bearer import require_scope
 from gru.errors import Forbidden
 from gru.extensions import db
 from gru.identity.search import duplicates, merge, schemas, service
+from gru.identity.services import records
 from gru.identity.services.parties import decode_cursor, encode_cursor
 from gru.rest import access
 from gru.rest.access import current_actor
@@ -34,8 +35,9 @@ def searchable_fields(kind=None):
 
 
 def _documents(pks):
-    parties = service.parties_in_order(pks)
-    return dict(zip([party.pk for party in parties], access.visible_records(parties)))
+    """``{pk: document}`` of the parties ``pks`` as the caller may see them (two statements,
+    no ORM objects: :func:`gru.identity.services.records.read_records`)."""
+    return {record.pk: access.visible_party(record.document) for record in records.read_records(pks)}
 
 
 @blp.route("/parties/search")
@@ -65,7 +67,7 @@ def search_parties(query):
              for hit in hits if hit.party_pk in documents]
     access.journal("identity:party:search", [(item["party"]["id"], access.disclosed_keys(item["party"])) for item in items])
     db.session.commit()
-    return {"items": items}
+    return json_response({"items": items})  # what SearchResultSchema dumps, without the dump (gru.rest.rendering)
 
 
 @blp.route("/parties/match", methods=["POST"])
