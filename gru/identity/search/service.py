@@ -152,9 +152,9 @@ def _lookup_statement(dialect, words, has_pairs, has_birth):
     for index in range(words):
         query = (select(party_pk).where(among_bound(token, f"terms_{index}", dialect), among_bound(field, "fields", dialect))
                  .limit(bindparam("rare_limit", type_=Integer)))
-        found = select(func.count()).select_from(query.subquery()).scalar_subquery()
-        inner = query.subquery()
-        parts.append(select(literal_column(str(index)).label("tag"), inner.c.party_pk).where(found <= rare))
+        rows = query.cte(f"word_{index}").prefix_with("MATERIALIZED")  # read once, counted from memory
+        found = select(func.count()).select_from(rows).scalar_subquery()
+        parts.append(select(literal_column(str(index)).label("tag"), rows.c.party_pk).where(found <= rare))
         parts.append(select(literal_column(str(index)), null()).where(found > rare))
     if has_pairs:
         parts.append(select(literal_column(str(_PAIRS)), party_pk).where(
@@ -182,11 +182,15 @@ def entries_of(pks, kinds):
     """``(party_pk, kind, profile)`` rows of ``pks`` (plain rows: no ORM objects)."""
     if not pks:
         return []
+    values = {"pks": list(pks)} if kinds is None else {"pks": list(pks), "kinds": list(kinds)}
+    return db.session.execute(_entries_statement(dialect_name(), kinds is not None), values).all()
+
+
+@functools.cache
+def _entries_statement(dialect, has_kinds):
     query = select(PartySearchEntry.party_pk, PartySearchEntry.kind, PartySearchEntry.profile).where(
-        PartySearchEntry.party_pk.in_(pks))
-    if kinds is not None:
-        query = query.where(PartySearchEntry.kind.in_(kinds))
-    return db.session.execute(query).all()
+        among_bound(PartySearchEntry.party_pk, "pks", dialect))
+    return query.where(among_bound(PartySearchEntry.kind, "kinds", dialect)) if has_kinds else query
 
 
 def search(q, *, fields, kinds=None, birth_date=None, commune=None, limit=20):
@@ -284,9 +288,11 @@ def _rank(entry, tokens, expanded, fields, birth_date, commune, similar):
 
 
 def _primary_words(profile):
-    """The words a full query would name: birth name (or usage name, or organisation
-    name) and given names; one set per way of naming the party."""
-    given = profile.get("given") or ""
+    """The words a front-desk query names: birth name (or usage name, or organisation
+    name) and the first given name; one set per way of naming the party. Further given
+    names are left out: "Sophie Martin" names Sophie Anne Martin as well as Sophie
+    Martin, and counting them would put every namesake with fewer given names first."""
+    given = " ".join((profile.get("given") or "").split()[:1])
     sets = [f"{profile.get('family') or ''} {given}", f"{profile.get('usage') or ''} {given}"] \
         if profile.get("usage") else [f"{profile.get('family') or profile.get('name') or ''} {given}"]
     return [{word for word in text.split() if word not in names.PARTICLES and len(word) >= names.MIN_TOKEN_LENGTH}
