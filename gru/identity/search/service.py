@@ -116,9 +116,11 @@ def search_candidates(expanded, fields, extra_tokens, limit):
                                   for second in tokens[index + 1:] for left in expanded[first] for right in expanded[second]})
     if extra_tokens:
         values["births"] = sorted(extra_tokens)
+    if not tokens and not extra_tokens:  # matching an organisation by its identifiers only
+        return []
     statement = _lookup_statement(dialect_name(), len(tokens), has_pairs, bool(extra_tokens))
     found = {}
-    for tag, party_pk in db.session.execute(statement, values):  # one statement, one round trip
+    for tag, party_pk in db.session.execute(statement, values).all():  # one statement, one round trip
         if party_pk is None:  # a word too common: its holders stayed in the database
             common.append(tokens[tag])
         else:
@@ -161,7 +163,7 @@ def _lookup_statement(dialect, words, has_pairs, has_birth):
             among_bound(token, "pairs", dialect), field == "pair"))
     if has_birth:
         parts.append(select(literal_column(str(_BIRTH)), party_pk).where(among_bound(token, "births", dialect)))
-    return union_all(*parts)
+    return parts[0] if len(parts) == 1 else union_all(*parts)
 
 
 @functools.cache

@@ -95,9 +95,9 @@ def read_records(pks):
         return []
     connection = db.session.connection()
     rows, references = {}, {}
-    for row in connection.execute(_RECORDS, {"pks": list(pks)}):
+    for row in connection.execute(_RECORDS, {"pks": list(pks)}).all():
         rows.setdefault(row.pk, []).append(row)
-    for row in connection.execute(_REFERENCES_OF_MANY, {"pks": list(rows)}):
+    for row in connection.execute(_REFERENCES_OF_MANY, {"pks": list(rows)}).all():
         references.setdefault(row.party_pk, []).append(row)
     return [_record(rows[pk], references.get(pk, ())) for pk in pks if pk in rows]
 
