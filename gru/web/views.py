@@ -10,6 +10,7 @@ from gru.identity.services import history as history_service
 from gru.identity.services import links as link_service
 from gru.identity.services import parties as party_service
 from gru.identity.services.context import make_provenance
+from gru.identity.services.records import read_records
 from gru.rest import access
 from gru.web import forms
 from gru.web.blueprint import blp, message_page, requires
@@ -44,8 +45,7 @@ def search():
     except ValidationFailed as error:
         return _page("search.html", contract, name=name, birth_date=birth_date, items=None,
                      error=forms.first_error(error)), 422
-    parties = search_service.parties_in_order([hit.party_pk for hit in hits])
-    items = access.visible_records(parties)
+    items = [access.visible_party(record.document) for record in read_records([hit.party_pk for hit in hits])]
     access.journal("identity:party:search", [(item["id"], access.disclosed_keys(item)) for item in items])
     db.session.commit()
     return _page("search.html", contract, name=name, birth_date=birth_date, items=items)

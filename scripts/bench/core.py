@@ -22,6 +22,7 @@ repository root::
 
 import argparse
 import json
+import os
 import random
 import shutil
 import statistics
@@ -120,11 +121,24 @@ class PersonMaker:
 
 
 class Instance:
-    """A hub in a temporary folder: keys, migrated schema, and its own database."""
+    """A hub in a temporary folder: keys, migrated schema, and its own database.
 
-    def __init__(self, backend, postgres_url):
+    ``name`` keeps it for later runs: the folder is ``<temporary dir>/<name>`` and the
+    PostgreSQL database ``<name>``, both left in place by :meth:`close`; ``reuse`` opens
+    one kept that way (migrated to the current head) instead of creating it. Drop a kept
+    one with ``DROP DATABASE <name>`` and by removing its folder.
+    """
+
+    def __init__(self, backend, postgres_url, name=None, reuse=False):
         self.backend = backend
-        self.folder = tempfile.mkdtemp(prefix=f"gru-core-bench-{backend}-")
+        self.is_kept = name is not None
+        if name is not None:
+            self.folder = os.path.join(tempfile.gettempdir(), name)
+            if reuse != os.path.isdir(self.folder):
+                raise RuntimeError(f"{self.folder} {'does not exist' if reuse else 'exists already'}")
+            os.makedirs(self.folder, exist_ok=True)
+        else:
+            self.folder = tempfile.mkdtemp(prefix=f"gru-core-bench-{backend}-")
         self.server = self.database = None
         if backend == "sqlite":
             url = f"sqlite:///{self.folder}/gru.sqlite3"
@@ -132,10 +146,12 @@ class Instance:
             self.server = make_url(postgres_url)
             if self.server.drivername == "postgresql":
                 self.server = self.server.set(drivername="postgresql+psycopg")
-            self.database = f"gru_bench_{uuid.uuid4().hex[:10]}"
-            self._admin(f'CREATE DATABASE "{self.database}"')
+            self.database = name or f"gru_bench_{uuid.uuid4().hex[:10]}"
+            if not reuse:
+                self._admin(f'CREATE DATABASE "{self.database}"')
             url = self.server.set(database=self.database).render_as_string(hide_password=False)
-        write_key_file(f"{self.folder}/keys.json", generate_key_material())
+        if not reuse:
+            write_key_file(f"{self.folder}/keys.json", generate_key_material())
         #: the hub's settings, for the commands a benchmark runs on it (``gru worker``)
         self.settings = {
             "GRU_INSTANCE_PATH": self.folder,
@@ -159,6 +175,8 @@ class Instance:
         with self.app.app_context():
             db.session.remove()
             db.engine.dispose()
+        if self.is_kept:
+            return
         if self.database:
             self._admin(f'DROP DATABASE IF EXISTS "{self.database}" WITH (FORCE)')
         shutil.rmtree(self.folder, ignore_errors=True)
@@ -192,8 +210,8 @@ def load_persons(app, count, seed):
     return ids, count / elapsed
 
 
-def bearer_headers(app):
-    """A real access token from /oauth/token, for an application with every scope and a
+def bench_application(app):
+    """``(client_id, secret)`` of a new application "bench" with every scope and a
     full-access contract for the single purpose "benchmark" (so no GRU-Purpose header)."""
     with app.app_context():
         application, secret = register_application("bench", "Benchmark")
@@ -202,6 +220,13 @@ def bearer_headers(app):
         set_contract("bench", full_access_document(catalogue, purposes=["benchmark"]), catalogue, author="bench")
         db.session.commit()
         db.session.remove()
+    return client_id, secret
+
+
+def bearer_headers(app, credentials=None):
+    """Headers with a real access token from /oauth/token, for ``credentials`` (by
+    default those of a new :func:`bench_application`)."""
+    client_id, secret = credentials or bench_application(app)
     response = app.test_client().post(
         "/oauth/token", data={"grant_type": "client_credentials"}, auth=(client_id, secret)
     )

@@ -16,9 +16,20 @@ top-10 >= 97 %, first-with-birth-date >= 97 %; SQLite p95 < 100 ms.
 
     PYTHONPATH=. .venv/bin/python scripts/bench/search.py [--persons 100000] [--queries 1000]
         [--backend sqlite|postgresql|both] [--postgres-url URL]
+        [--keep-database gru_bench_NAME | --reuse-database gru_bench_NAME]
+
+Loading 1,000,000 persons takes minutes: ``--keep-database gru_bench_NAME`` (one backend)
+keeps the loaded base (PostgreSQL database ``gru_bench_NAME``, instance folder
+``<temporary dir>/gru_bench_NAME`` with its keys, the ids and the benchmark application's
+credentials); a later ``--reuse-database gru_bench_NAME`` with the same ``--persons``
+searches it again without loading (migrated to the current head first). Drop it with
+``DROP DATABASE gru_bench_NAME`` and ``rm -r <temporary dir>/gru_bench_NAME``.
 """
 
 import argparse
+import json
+import os
+import re
 import sys
 import time
 
@@ -26,7 +37,7 @@ from sqlalchemy import text
 
 sys.path.insert(0, "scripts/bench")
 
-from core import DEFAULT_POSTGRES_URL, Instance, bearer_headers  # noqa: E402
+from core import DEFAULT_POSTGRES_URL, Instance, bearer_headers, bench_application  # noqa: E402
 from population import Population, strip_accents  # noqa: E402
 
 from gru.extensions import db  # noqa: E402
@@ -49,8 +60,11 @@ def load(app, people):
                 print(f"  ... {len(ids):,} persons, {len(ids) / (time.perf_counter() - started):,.0f}/s", flush=True)
         rate = len(people) / (time.perf_counter() - started)
         db.session.remove()
-        with db.engine.begin() as connection:
-            connection.execute(text("ANALYZE"))
+        # What autovacuum does to a table in service: planner statistics, and the
+        # visibility map without which an index-only scan of party_search_tokens still
+        # reads a heap page per row.
+        with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            connection.execute(text("VACUUM ANALYZE" if connection.dialect.name == "postgresql" else "ANALYZE"))
     return ids, rate
 
 
@@ -109,23 +123,51 @@ def percentile(values, fraction):
     return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))] * 1000
 
 
+STATE = "search-bench.json"
+
+
+def prepared(instance, people, name, reuse):
+    """``(ids, load rate, headers)``: the base loaded now, or the one kept under ``name``."""
+    state_path = os.path.join(instance.folder, STATE)
+    if reuse:
+        with open(state_path) as file:
+            state = json.load(file)
+        if state["persons"] != len(people):
+            raise SystemExit(f"{name} holds {state['persons']:,} persons, not {len(people):,}: give --persons")
+        print(f"{instance.backend}: reusing {name} ({state['persons']:,} persons)", flush=True)
+        return state["ids"], state["rate"], bearer_headers(instance.app, state["credentials"])
+    print(f"{instance.backend}: loading {len(people):,} persons", flush=True)
+    ids, rate = load(instance.app, people)
+    ids = [str(party_id) for party_id in ids]
+    credentials = bench_application(instance.app)
+    if name:
+        with open(state_path, "w") as file:
+            json.dump({"persons": len(people), "ids": ids, "rate": rate, "credentials": credentials}, file)
+        print(f"{instance.backend}: kept as {name} (folder {instance.folder})", flush=True)
+    return ids, rate, bearer_headers(instance.app, credentials)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--persons", type=int, default=100_000)
     parser.add_argument("--queries", type=int, default=1000)
     parser.add_argument("--backend", choices=("sqlite", "postgresql", "both"), default="both")
     parser.add_argument("--postgres-url", default=DEFAULT_POSTGRES_URL)
+    kept = parser.add_mutually_exclusive_group()
+    kept.add_argument("--keep-database", metavar="NAME", help="keep the loaded base as NAME (gru_bench_...)")
+    kept.add_argument("--reuse-database", metavar="NAME", help="search the base kept as NAME instead of loading")
     arguments = parser.parse_args()
+    name = arguments.keep_database or arguments.reuse_database
+    if name and (arguments.backend == "both" or not re.fullmatch(r"gru_bench_[a-z0-9_]+", name)):
+        parser.error("--keep-database / --reuse-database need one --backend and a name gru_bench_[a-z0-9_]+")
     population = Population(seed=3)
     people = [population.person() for _ in range(arguments.persons)]
     backends = ("sqlite", "postgresql") if arguments.backend == "both" else (arguments.backend,)
     results = []
     for backend in backends:
-        instance = Instance(backend, arguments.postgres_url)
+        instance = Instance(backend, arguments.postgres_url, name, reuse=bool(arguments.reuse_database))
         try:
-            print(f"{backend}: loading {arguments.persons:,} persons", flush=True)
-            ids, rate = load(instance.app, people)
-            headers = bearer_headers(instance.app)
+            ids, rate, headers = prepared(instance, people, name, bool(arguments.reuse_database))
             made = queries(population, people, ids, arguments.queries)
             run(instance.app, headers, made[:50])  # warm-up
             timings, with_date, top10, first, by_kind = run(instance.app, headers, made)

@@ -5,7 +5,6 @@ PostgreSQL (in the run's scratch database), with the journal's triggers installe
 freshly created tables instead of a rolled-back transaction.
 """
 
-import os
 import uuid
 from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
@@ -19,7 +18,7 @@ from gru.audit.journal import JoseSigner, record_accesses
 from gru.audit.models import JournalEntry, JournalHead, JournalSeal
 from gru.audit.triggers import drop_head_trigger, install_append_only_trigger, install_head_trigger
 from gru.extensions import db
-from tests.conftest import BACKENDS, POSTGRES_URL
+from tests.conftest import BACKENDS
 
 AUDIT_TABLES = [JournalEntry.__table__, JournalHead.__table__, JournalSeal.__table__]
 
@@ -42,21 +41,6 @@ def journal_app(url):
             db.session.remove()
             db.metadata.drop_all(db.engine, tables=AUDIT_TABLES)
             db.engine.dispose()
-
-
-def pytest_collection_modifyitems(config, items):
-    """Without ``GRU_TEST_POSTGRES_URL``, leave out (deselect, not skip) this folder's
-    ``postgres`` tests, as the PostgreSQL backend is left out of :data:`BACKENDS`."""
-    if POSTGRES_URL:
-        return
-    here = os.path.dirname(__file__)
-    kept, left_out = [], []
-    for item in items:
-        is_here = str(item.path).startswith(here + os.sep)
-        (left_out if is_here and item.get_closest_marker("postgres") else kept).append(item)
-    if left_out:
-        config.hook.pytest_deselected(items=left_out)
-        items[:] = kept
 
 
 @pytest.fixture(params=BACKENDS)

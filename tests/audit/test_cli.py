@@ -19,8 +19,9 @@ from gru.audit.models import JournalSeal
 from gru.cli import cli
 from gru.extensions import db
 from gru.worker import build_scheduler, seal_journal_job
+from tests.conftest import POSTGRES_URL
 
-from .conftest import POSTGRES_URL, entry_factory
+from .conftest import entry_factory
 
 
 class Instance:

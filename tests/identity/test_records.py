@@ -17,7 +17,7 @@ from gru.identity.schemas import party_document
 from gru.identity.services import parties as party_service
 from gru.identity.services import references
 from gru.identity.services.context import Actor, make_provenance
-from gru.identity.services.records import read_record
+from gru.identity.services.records import read_record, read_records
 from tests.factories.identity import DESK_AGENT, make_party
 
 ADDRESS = {"lines": ["Résidence Les Flamboyants", "12 rue Jean Jaurès"], "postal_code": "98800"}
@@ -66,6 +66,24 @@ def test_read_record_of_a_party_without_values(db_session):
     document = read_record(party.id).document
     assert document["attributes"] == {} and document["provenance"] == {}
     assert document == orm_document(party.id)
+
+
+def test_read_records_are_the_orm_documents_in_the_order_asked(db_session):
+    rose = make_party(attributes={"family_name": "Gowé", "given_names": "Rose", "postal_address": ADDRESS})
+    paul = make_party(attributes={"family_name": "Tein", "given_names": "Paul"})
+    household = make_party(kind="household", attributes={})
+    db_session.flush()
+    references.add_identifier(rose.id, "nir", "261039881800136", "desk", DESK_AGENT)
+    references.add_cross_reference(paul.id, "cafat", "A-17", "desk", DESK_AGENT)
+    references.add_cross_reference(rose.id, "mairie", "M-9", "desk", DESK_AGENT)
+    db_session.flush()
+
+    records = read_records([paul.pk, household.pk, -1, rose.pk])  # -1: no such party, left out
+
+    assert [record.id for record in records] == [paul.id, household.id, rose.id]
+    assert [record.document for record in records] == [orm_document(party.id) for party in (paul, household, rose)]
+    assert records[2].document["identifiers"] == [{"type": "nir", "value": "261039881800136"}]
+    assert read_records([]) == []
 
 
 def test_read_record_of_an_unknown_id_is_not_found(db_session):

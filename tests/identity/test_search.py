@@ -58,6 +58,17 @@ def test_the_birth_date_separates_namesakes(client, headers, people):
     assert _first_id(client, headers, q="Sophie Martin", birth_date="1975-06-30") == str(people[2].id)
 
 
+def test_further_given_names_do_not_push_a_person_below_a_namesake(client, headers, db_session):
+    several = make_party(attributes={"family_name": "Hnawia", "given_names": "Sina Marie Louise", "sex": "F"})
+    single = make_party(attributes={"family_name": "Hnawia", "given_names": "Sina", "sex": "F"})
+    other = make_party(attributes={"family_name": "Hnawia", "given_names": "Louise Sina", "sex": "F"})
+    db_session.flush()
+    hits = _search(client, headers, q="Sina Hnawia")
+    scores = {item["party"]["id"]: item["score"] for item in hits}
+    assert scores[str(several.id)] == scores[str(single.id)]  # both are "Sina Hnawia" at the desk
+    assert scores[str(other.id)] < scores[str(single.id)]  # Sina is not her first given name
+
+
 def test_each_hit_says_why(client, headers, people):
     hit = _search(client, headers, q="wamitan elise")[0]
     reasons = {reason["query"]: reason for reason in hit["reasons"] if "query" in reason}

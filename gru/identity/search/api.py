@@ -58,7 +58,7 @@ def search_parties(query):
     items = disclosure.search_items(hits)
     disclosure.journal_parties("identity:party:search", items)
     db.session.commit()
-    return {"items": items}
+    return json_response({"items": items})  # what SearchResultSchema dumps, without the dump (gru.rest.rendering)
 
 
 @blp.route("/parties/match", methods=["POST"])

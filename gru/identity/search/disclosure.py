@@ -8,7 +8,8 @@ Everything here reads ``g.caller`` (set by the bearer token on the API, by
 
 from flask import g
 
-from gru.identity.search import duplicates, service
+from gru.identity.search import duplicates
+from gru.identity.services import records
 from gru.rest import access
 
 #: explanation keys that stand for several attributes
@@ -16,9 +17,9 @@ _ALIASES = {"phone": ("mobile_phone", "landline_phone", "phone")}
 
 
 def documents_by_pk(pks):
-    """``{party_pk: visible record}`` of the parties of ``pks``."""
-    parties = service.parties_in_order(pks)
-    return dict(zip([party.pk for party in parties], access.visible_records(parties)))
+    """``{party_pk: visible record}`` of the parties of ``pks`` (two statements, no ORM
+    objects: :func:`gru.identity.services.records.read_records`)."""
+    return {record.pk: access.visible_party(record.document) for record in records.read_records(pks)}
 
 
 def search_items(hits):

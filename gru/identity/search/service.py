@@ -13,10 +13,11 @@ Both run in two steps (issue 6, "Search"; team guidance "Index design"):
 Only plain B-tree lookups: the same candidates, scores and order on SQLite and PostgreSQL.
 """
 
+import functools
 from dataclasses import dataclass
 
 from rapidfuzz.distance import OSA
-from sqlalchemy import func, literal_column, or_, select, union_all
+from sqlalchemy import Integer, bindparam, func, literal_column, null, or_, select, union_all
 
 from gru.errors import ValidationFailed
 from gru.extensions import db
@@ -31,7 +32,7 @@ from gru.identity.search.index import (
     tokens_of,
 )
 from gru.identity.search.models import PartySearchEntry, PartySearchToken, SearchTermKey
-from gru.identity.search.sql import among
+from gru.identity.search.sql import among_bound, dialect_name
 from gru.identity.validators import birth_date as validate_birth_date
 
 CANDIDATES = 200
@@ -68,9 +69,7 @@ def expand(tokens):
                 keys.setdefault(key, set()).add(token)
     if not keys:
         return expanded
-    rows = db.session.execute(
-        select(SearchTermKey.key, SearchTermKey.term).where(among(SearchTermKey.key, sorted(keys)))
-    ).all()
+    rows = db.session.execute(_terms_statement(dialect_name()), {"keys": sorted(keys)}).all()
     for key, term in rows:
         for token in keys[key]:
             if term != token and OSA.distance(token, term) <= 1:
@@ -110,25 +109,25 @@ def search_candidates(expanded, fields, extra_tokens, limit):
     """
     counts, common = {}, []
     tokens = list(expanded)
-    lookups = [(index, select(PartySearchToken.party_pk).where(
-        among(PartySearchToken.token, sorted(expanded[token])), among(PartySearchToken.field, fields)).limit(RARE + 1))
-        for index, token in enumerate(tokens)]
-    if len(tokens) >= 2 and set(PERSON_FIELDS) <= set(fields):
-        keys = sorted({pair_token(left, right) for index, first in enumerate(tokens) for second in tokens[index + 1:]
-                       for left in expanded[first] for right in expanded[second]})
-        lookups.append((_PAIRS, select(PartySearchToken.party_pk).where(
-            among(PartySearchToken.token, keys), PartySearchToken.field == "pair")))
+    has_pairs = len(tokens) >= 2 and set(PERSON_FIELDS) <= set(fields)
+    values = {f"terms_{index}": sorted(expanded[token]) for index, token in enumerate(tokens)}
+    values.update(fields=list(fields), rare=RARE, rare_limit=RARE + 1)
+    if has_pairs:
+        values["pairs"] = sorted({pair_token(left, right) for index, first in enumerate(tokens)
+                                  for second in tokens[index + 1:] for left in expanded[first] for right in expanded[second]})
     if extra_tokens:
-        lookups.append((_BIRTH, select(PartySearchToken.party_pk).where(
-            among(PartySearchToken.token, sorted(extra_tokens)))))
+        values["births"] = sorted(extra_tokens)
+    if not tokens and not extra_tokens:  # matching an organisation by its identifiers only
+        return []
+    statement = _lookup_statement(dialect_name(), len(tokens), has_pairs, bool(extra_tokens))
     found = {}
-    for tag, party_pk in _lookup_all(lookups):  # one statement, one round trip
-        found.setdefault(tag, []).append(party_pk)
-    for tag, pks in found.items():
-        if tag >= 0 and len(pks) > RARE:
+    for tag, party_pk in db.session.execute(statement, values).all():  # one statement, one round trip
+        if party_pk is None:  # a word too common: its holders stayed in the database
             common.append(tokens[tag])
-            continue
-        for pk in set(pks):
+        else:
+            found.setdefault(tag, set()).add(party_pk)
+    for tag, pks in found.items():
+        for pk in pks:
             counts[pk] = counts.get(pk, 0) + (2 if tag == _PAIRS else 1)
     if not counts and common:
         terms = {term for token in common for term in expanded[token]}
@@ -139,16 +138,39 @@ def search_candidates(expanded, fields, extra_tokens, limit):
 _PAIRS, _BIRTH = -1, -2
 
 
-def _lookup_all(lookups):
-    """``(tag, party_pk)`` rows of every ``(tag, select)`` lookup, in one ``UNION ALL``
-    (each lookup keeps its own ``LIMIT``, as a subquery)."""
+@functools.cache
+def _lookup_statement(dialect, words, has_pairs, has_birth):
+    """The ``(tag, party_pk)`` lookups of a search of ``words`` query words, in one
+    ``UNION ALL`` (built once per shape; the values are bound at execution).
+
+    Word ``i`` (tag ``i``, its terms ``terms_i``, in ``fields``) is read with ``LIMIT
+    rare_limit`` (:data:`RARE` + 1); one that finds more than ``rare`` rows answers one
+    row ``(i, NULL)`` instead of its rows: the cut-off is decided in the database, which
+    then sends a few dozen rows rather than a thousand for every common given name. The
+    pair keys (tag :data:`_PAIRS`) and the birth date (tag :data:`_BIRTH`) have no cut-off.
+    """
+    token, field, party_pk = PartySearchToken.token, PartySearchToken.field, PartySearchToken.party_pk
+    rare = bindparam("rare", type_=Integer)
     parts = []
-    for tag, query in lookups:
-        inner = query.add_columns(literal_column(str(tag)).label("tag")).subquery()
-        parts.append(select(inner.c.tag, inner.c.party_pk))
-    if not parts:
-        return []
-    return db.session.execute(parts[0] if len(parts) == 1 else union_all(*parts)).all()
+    for index in range(words):
+        query = (select(party_pk).where(among_bound(token, f"terms_{index}", dialect), among_bound(field, "fields", dialect))
+                 .limit(bindparam("rare_limit", type_=Integer)))
+        rows = query.cte(f"word_{index}").prefix_with("MATERIALIZED")  # read once, counted from memory
+        found = select(func.count()).select_from(rows).scalar_subquery()
+        parts.append(select(literal_column(str(index)).label("tag"), rows.c.party_pk).where(found <= rare))
+        parts.append(select(literal_column(str(index)), null()).where(found > rare))
+    if has_pairs:
+        parts.append(select(literal_column(str(_PAIRS)), party_pk).where(
+            among_bound(token, "pairs", dialect), field == "pair"))
+    if has_birth:
+        parts.append(select(literal_column(str(_BIRTH)), party_pk).where(among_bound(token, "births", dialect)))
+    return parts[0] if len(parts) == 1 else union_all(*parts)
+
+
+@functools.cache
+def _terms_statement(dialect):
+    """The vocabulary terms under the deletion keys ``keys``."""
+    return select(SearchTermKey.key, SearchTermKey.term).where(among_bound(SearchTermKey.key, "keys", dialect))
 
 
 def parties_in_order(pks):
@@ -163,11 +185,15 @@ def entries_of(pks, kinds):
     """``(party_pk, kind, profile)`` rows of ``pks`` (plain rows: no ORM objects)."""
     if not pks:
         return []
+    values = {"pks": list(pks)} if kinds is None else {"pks": list(pks), "kinds": list(kinds)}
+    return db.session.execute(_entries_statement(dialect_name(), kinds is not None), values).all()
+
+
+@functools.cache
+def _entries_statement(dialect, has_kinds):
     query = select(PartySearchEntry.party_pk, PartySearchEntry.kind, PartySearchEntry.profile).where(
-        PartySearchEntry.party_pk.in_(pks))
-    if kinds is not None:
-        query = query.where(PartySearchEntry.kind.in_(kinds))
-    return db.session.execute(query).all()
+        among_bound(PartySearchEntry.party_pk, "pks", dialect))
+    return query.where(among_bound(PartySearchEntry.kind, "kinds", dialect)) if has_kinds else query
 
 
 def search(q, *, fields, kinds=None, birth_date=None, commune=None, limit=20):
@@ -188,13 +214,44 @@ def search(q, *, fields, kinds=None, birth_date=None, commune=None, limit=20):
     expanded = expand(tokens)
     extra = {birth_date_token(birth_date)} if birth_date else set()
     pks = search_candidates(expanded, fields, extra, CANDIDATES)
-    hits = [_rank(entry, tokens, expanded, fields, birth_date, commune) for entry in entries_of(pks, kinds)]
+    similar = _Similarities(tokens)
+    hits = [_rank(entry, tokens, expanded, fields, birth_date, commune, similar) for entry in entries_of(pks, kinds)]
     hits = [hit for hit in hits if hit is not None]
     hits.sort(key=lambda hit: (-hit.score, hit.party_pk))
     return hits[:limit]
 
 
-def _rank(entry, tokens, expanded, fields, birth_date, commune):
+class _Term(dict):
+    """``{term: similarity(token, term)}`` of one query token, computed on first use."""
+
+    def __init__(self, token):
+        super().__init__()
+        self.token = token
+
+    def __missing__(self, term):
+        value = self[term] = matching.similarity(self.token, term)
+        return value
+
+
+class _Similarities:
+    """The Jaro-Winkler similarities of one search, each computed once: the candidates
+    share most of their names ("martin", "marie"), and re-ranking 200 of them would
+    otherwise compare the same pairs again and again."""
+
+    def __init__(self, tokens):
+        self.tokens = tokens
+        self.of = {token: _Term(token) for token in tokens}
+        self.covered = {}
+
+    def is_covered(self, word):
+        """Whether some query token names ``word`` (Jaro-Winkler >= 0.88)."""
+        covered = self.covered.get(word)
+        if covered is None:
+            covered = self.covered[word] = any(matching.similarity(word, token) >= 0.88 for token in self.tokens)
+        return covered
+
+
+def _rank(entry, tokens, expanded, fields, birth_date, commune, similar):
     stored = entry.profile.get("tokens")
     candidate = [(field, token) for field, token in (stored if stored is not None else tokens_of(entry.kind, entry.profile))
                  if field in fields]
@@ -203,8 +260,9 @@ def _rank(entry, tokens, expanded, fields, birth_date, commune):
     reasons, total = [], 0.0
     for token in tokens:
         best_field, best_sim, best_term = None, 0.0, None
+        similarity = similar.of[token]
         for field, term in candidate:
-            sim = 1.0 if term == token else matching.similarity(token, term)
+            sim = 1.0 if term == token else similarity[term]
             if sim > best_sim:
                 best_field, best_sim, best_term = field, sim, term
         if best_sim < MIN_SIMILARITY:
@@ -216,7 +274,7 @@ def _rank(entry, tokens, expanded, fields, birth_date, commune):
     name_score = total / len(tokens)
     if name_score == 0:
         return None
-    coverage = max(_coverage(words, tokens) for words in _primary_words(entry.profile))
+    coverage = max(_coverage(words, similar) for words in _primary_words(entry.profile))
     score = 0.75 * name_score + 0.25 * coverage
     profile = entry.profile
     if birth_date:
@@ -233,20 +291,22 @@ def _rank(entry, tokens, expanded, fields, birth_date, commune):
 
 
 def _primary_words(profile):
-    """The words a full query would name: birth name (or usage name, or organisation
-    name) and given names; one set per way of naming the party."""
-    given = profile.get("given") or ""
+    """The words a front-desk query names: birth name (or usage name, or organisation
+    name) and the first given name; one set per way of naming the party. Further given
+    names are left out: "Sophie Martin" names Sophie Anne Martin as well as Sophie
+    Martin, and counting them would put every namesake with fewer given names first."""
+    given = " ".join((profile.get("given") or "").split()[:1])
     sets = [f"{profile.get('family') or ''} {given}", f"{profile.get('usage') or ''} {given}"] \
         if profile.get("usage") else [f"{profile.get('family') or profile.get('name') or ''} {given}"]
     return [{word for word in text.split() if word not in names.PARTICLES and len(word) >= names.MIN_TOKEN_LENGTH}
             for text in sets]
 
 
-def _coverage(words, tokens):
+def _coverage(words, similar):
     """The share of ``words`` that some query token names (Jaro-Winkler >= 0.88)."""
     if not words:
         return 0.0
-    return sum(1 for word in words if any(matching.similarity(word, token) >= 0.88 for token in tokens)) / len(words)
+    return sum(1 for word in words if similar.is_covered(word)) / len(words)
 
 
 def match(kind, attributes, *, kinds=None, limit=10, exclude_pk=None):
