@@ -55,7 +55,7 @@ def create_instance(body):
     return services.instance_document(instance)
 
 
-@blp.route("/connectors/status", methods=["GET"])
+@blp.route("/connector-status", methods=["GET"])
 @require_scope("admin", personal_data=False)
 @blp.response(200, StatusListSchema)
 def status():

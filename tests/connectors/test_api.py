@@ -41,7 +41,7 @@ def test_instances_are_managed_with_secrets_masked(client, admin, db_session):
     assert client.get("/api/v1/connectors", headers=admin).get_json()["items"][0]["config"]["url"].endswith("/f")
     types = client.get("/api/v1/connector-types", headers=admin).get_json()["items"]
     assert {item["name"]: item["secret_fields"] for item in types}["webhook"][0] == "secrets"
-    assert client.get("/api/v1/connectors/status", headers=admin).get_json()["items"][0]["lag_seconds"] == 0.0
+    assert client.get("/api/v1/connector-status", headers=admin).get_json()["items"][0]["lag_seconds"] == 0.0
     assert_problem(client.get("/api/v1/connectors/missing", headers=admin), 404)
     assert_problem(client.post("/api/v1/deliveries/0/replay", headers=admin), 404)
     assert client.delete("/api/v1/connectors/ccas-hook", headers=admin).status_code == 204
@@ -114,3 +114,13 @@ def test_dead_letters_are_replayed_through_the_api(client, admin, make_instance,
     assert again.status_code == 200 and again.get_json()["status"] == "pending"
     dispatcher.drain()
     assert client.post(f"/api/v1/connectors/{instance.name}/replay", headers=admin).get_json() == {"replayed": 1}
+
+
+def test_a_connector_named_status_is_its_own_resource(client, admin, db_session):
+    # the status of every instance lives at /connector-status, so no name is shadowed
+    make_application("ccas", contract=contract())
+    body = {"name": "status", "type": "webhook", "application": "ccas",
+            "config": {"url": "http://127.0.0.1:9/e", "secrets": [new_secret()]}}
+    assert client.post("/api/v1/connectors", json=body, headers=admin).status_code == 201
+    assert client.get("/api/v1/connectors/status", headers=admin).get_json()["name"] == "status"
+    assert [item["name"] for item in client.get("/api/v1/connector-status", headers=admin).get_json()["items"]] == ["status"]
