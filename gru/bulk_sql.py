@@ -54,3 +54,13 @@ def _copy(connection, table, rows):
                 ])
     finally:
         cursor.close()
+
+
+def analyse(connection, tables):
+    """Refresh the planner's statistics of ``tables`` after a bulk load (PostgreSQL
+    ``ANALYZE``, which samples a fixed number of rows whatever the table's size, and may
+    run inside the caller's transaction); SQLite plans well enough without."""
+    if connection.dialect.name != "postgresql":
+        return
+    quote = connection.dialect.identifier_preparer.quote
+    connection.exec_driver_sql(f"ANALYZE {', '.join(quote(table.name) for table in tables)}")

@@ -63,7 +63,7 @@ def import_command(path, mapping_path, application, channel, process, dry_run, b
     summary = report.as_dict()
     prefix = "dry run: would have " if dry_run else ""
     click.echo(f"{prefix}created {summary['created']} (of which {summary['queued_for_review']} queued for review), "
-               f"linked {summary['linked']}, skipped {summary['skipped']} already imported, "
+               f"linked {summary['linked']} ({summary['values_recorded']} values recorded on the linked parties), skipped {summary['skipped']} already imported, "
                f"{summary['errors']} lines in error, {summary['lines']} lines read")
     if report.errors:
         raise SystemExit(1)

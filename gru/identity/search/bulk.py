@@ -18,7 +18,7 @@ from sqlalchemy import select
 
 from gru.extensions import db
 from gru.identity import matching, names
-from gru.identity.search.index import birth_date_token, pair_token, profile_of
+from gru.identity.search.index import IDENTIFIER_KEYS, birth_date_token, pair_token, profile_of
 from gru.identity.search.models import PartySearchEntry, PartySearchToken
 from gru.identity.search.service import expand, match
 from gru.identity.search.sql import among
@@ -102,3 +102,42 @@ def _profiles(pks):
             select(PartySearchEntry.party_pk, PartySearchEntry.profile)
             .where(among(PartySearchEntry.party_pk, pks[start:start + CHUNK]), PartySearchEntry.kind == "person")).all())
     return profiles
+
+
+def match_within(kind, profiles):
+    """``[[(index, Comparison)]]``: for each profile of the list, the earlier ones
+    (smaller index) that :mod:`gru.identity.matching` does not call ``none``, best first.
+
+    The lines of one import batch, not in the index yet, compared with each other: blocked
+    on the keys the index gives them (birth date, name pairs; for organisations the
+    identifiers and the whole folded name), without the vocabulary expansion, since the
+    batch's own names are not in the vocabulary yet.
+    """
+    blocks, results = {}, []
+    for index, profile in enumerate(profiles):
+        found, seen = [], set()
+        for key in _own_keys(kind, profile):
+            block = blocks.setdefault(key, [])
+            for other in block:
+                if other not in seen:
+                    seen.add(other)
+                    comparison = matching.compare(kind, profile, profiles[other])
+                    if comparison.decision != "none":
+                        found.append((other, comparison))
+            block.append(index)
+        found.sort(key=lambda item: (-item[1].weight, item[0]))
+        results.append(found)
+    return results
+
+
+def _own_keys(kind, profile):
+    if kind != "person":
+        keys = {f"{key}:{profile[key]}" for key in IDENTIFIER_KEYS if profile.get(key)}
+        if profile.get("name"):
+            keys.add(f"name:{profile['name']}")
+        return keys
+    families, given = _name_parts(profile)
+    keys = {pair_token(family, given[0]) for family in families} if given else set()
+    if profile.get("birth_date"):
+        keys.add(birth_date_token(profile["birth_date"]))
+    return keys
