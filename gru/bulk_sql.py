@@ -11,6 +11,7 @@ value converted first by its column type's own bind processor, as SQLAlchemy wou
 
 import datetime
 import decimal
+import json
 import uuid
 
 from sqlalchemy import func, insert, select
@@ -44,7 +45,7 @@ def insert_returning_pks(connection, table, rows):
 def _copy(connection, table, rows):
     """``COPY table (columns) FROM STDIN`` on the session's psycopg connection.
 
-    The rows are written in COPY's text format, formatted here (``_TEXT``): psycopg's
+    The rows are written in COPY's text format, formatted here (:func:`_text_formats`): psycopg's
     ``write_row`` finds a dumper for every value, three times the cost of formatting the
     handful of types that bind processors give. A value of another type sends its rows
     through ``write_row`` instead."""
@@ -59,13 +60,14 @@ def _copy(connection, table, rows):
             for values in converted:
                 if values[position] is not None:
                     values[position] = processor(values[position])
+    formats = _text_formats()
     cursor = connection.connection.dbapi_connection.cursor()
     try:
         with cursor.copy(statement) as copy:
             for start in range(0, len(converted), _COPY_CHUNK):
                 chunk = converted[start:start + _COPY_CHUNK]
                 try:
-                    text = "".join(["\t".join([_TEXT[type(value)](value) for value in values]) + "\n"
+                    text = "".join(["\t".join([formats[type(value)](value) for value in values]) + "\n"
                                     for values in chunk])
                 except KeyError:
                     for values in chunk:
@@ -81,14 +83,33 @@ _ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 
 
 def _escaped(value):
-    return value.translate(_ESCAPES)
+    # most values need no escape, and four scans cost less than one translate
+    if "\\" in value or "\t" in value or "\n" in value or "\r" in value:
+        return value.translate(_ESCAPES)
+    return value
 
 
-#: COPY text format of each type a bind processor may give (PostgreSQL "COPY", "File Formats")
-_TEXT = {
-    str: _escaped, int: str, float: repr, bool: lambda value: "t" if value else "f", type(None): lambda _: "\\N",
-    uuid.UUID: str, datetime.datetime: str, datetime.date: str, decimal.Decimal: str,
-}
+def _json(wrapper):
+    text = (wrapper.dumps or json.dumps)(wrapper.obj)
+    return _escaped(text if isinstance(text, str) else text.decode())
+
+
+def _text_formats():
+    """COPY text format of each type a bind processor may give (PostgreSQL "COPY", "File
+    Formats"), JSON columns included: SQLAlchemy's psycopg dialect wraps their values in
+    psycopg's ``Json``/``Jsonb`` (imported here: SQLite deployments have no psycopg)."""
+    if not _TEXT:
+        from psycopg.types.json import Json, Jsonb
+
+        _TEXT.update({
+            str: _escaped, int: str, float: repr, bool: lambda value: "t" if value else "f",
+            type(None): lambda _: "\\N", uuid.UUID: str, datetime.datetime: str, datetime.date: str,
+            decimal.Decimal: str, Json: _json, Jsonb: _json,
+        })
+    return _TEXT
+
+
+_TEXT = {}
 
 
 def analyse(connection, tables):

@@ -18,7 +18,7 @@ from gru.cli_support import one_line_errors
 @click.option("--channel", default="import", show_default=True, help="Channel of the imported values.")
 @click.option("--process", default="declared", show_default=True, help="Certification process of the values.")
 @click.option("--dry-run", is_flag=True, help="Report what would be created, linked or queued; write nothing.")
-@click.option("--batch-size", default=500, show_default=True, type=click.IntRange(1, 10000),
+@click.option("--batch-size", default=2000, show_default=True, type=click.IntRange(1, 10000),
               help="Lines per transaction (an interrupted import resumes after the last committed batch).")
 @click.option("--jsonl", "is_json_lines", is_flag=True, default=None,
               help="The file is JSON lines (default: from its extension .jsonl / .ndjson).")

@@ -4,14 +4,15 @@ Prints for each backend:
 
     import: ``--persons`` generated records (10 % with duplicates) imported into an empty
             hub through the importer of ``gru import`` (validation, bulk matching against
-            the hub and the batch, creation, cross-references, journal), 500 a
-            transaction: records/s and the extrapolated time for 1,000,000
-            (target: 1,000,000 in under 5 minutes on PostgreSQL)
+            the hub and the batch, creation, cross-references, journal), ``--batch``
+            lines a transaction (default 2,000, as ``gru import``): records/s and the
+            extrapolated time for 1,000,000 (target: 1,000,000 in under 5 minutes on
+            PostgreSQL; ``--persons 850000`` makes about a million lines)
     match:  1,000 new records (half of them variants of persons already there) matched
             against the base in one call of ``match_many`` (target: under 1 s against
             1,000,000)
 
-    PYTHONPATH=. .venv/bin/python scripts/bench/importing.py [--persons 100000]
+    PYTHONPATH=. .venv/bin/python scripts/bench/importing.py [--persons 100000] [--batch 2000]
         [--backend sqlite|postgresql|both] [--postgres-url URL]
 """
 
@@ -32,7 +33,7 @@ from gru.extensions import db  # noqa: E402
 from gru.identity.importing import Importer, Mapping  # noqa: E402
 from gru.identity.search.bulk import match_many  # noqa: E402
 
-BATCH = 500
+BATCH = 2000
 COLUMNS = ("family_name", "usage_name", "given_names", "birth_date", "sex", "birth_place", "email")
 
 
@@ -49,13 +50,14 @@ def run(backend, arguments):
             db.session.commit()
             importer = Importer(Mapping("person", "id", {key: key for key in COLUMNS}), "cafat")
             started = time.perf_counter()
-            for start in range(0, len(rows), BATCH):
+            size = arguments.batch
+            for start in range(0, len(rows), size):
                 batch = [(start + offset + 1, {"id": f"L{start + offset}", **record})
-                         for offset, (_cluster, record) in enumerate(rows[start:start + BATCH])]
+                         for offset, (_cluster, record) in enumerate(rows[start:start + size])]
                 importer.run_batch(batch)
                 db.session.commit()
-                if (start // BATCH) % 40 == 39:
-                    print(f"  ... {start + BATCH:,} lines, {(start + BATCH) / (time.perf_counter() - started):,.0f}/s",
+                if (start // size) % max(1, 20_000 // size) == 0 and start:
+                    print(f"  ... {start + size:,} lines, {(start + size) / (time.perf_counter() - started):,.0f}/s",
                           flush=True)
             elapsed = time.perf_counter() - started
             report = importer.report.as_dict()
@@ -78,6 +80,7 @@ def run(backend, arguments):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--persons", type=int, default=100_000)
+    parser.add_argument("--batch", type=int, default=BATCH, help="lines a transaction")
     parser.add_argument("--backend", choices=("sqlite", "postgresql", "both"), default="both")
     parser.add_argument("--postgres-url", default=DEFAULT_POSTGRES_URL)
     arguments = parser.parse_args()

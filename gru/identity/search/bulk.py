@@ -110,8 +110,13 @@ def match_within(kind, profiles):
 
     The lines of one import batch, not in the index yet, compared with each other: blocked
     on the keys the index gives them (birth date, name pairs; for organisations the
-    identifiers and the whole folded name), without the vocabulary expansion, since the
-    batch's own names are not in the vocabulary yet.
+    identifiers and the whole folded name). The batch's names are not in the vocabulary
+    yet, so instead of its expansion one part of a pair at a time is taken under its
+    deletion keys (:func:`gru.identity.names.deletion_keys`): two lines one typo apart in
+    one of the names share a key, as they would through the index once committed, so that
+    how a file is cut into batches changes almost nothing. (Both parts at once would find
+    a typo in each name too, at twice the cost of the whole import's matching; the birth
+    date key finds those when the dates agree.)
     """
     blocks, results = {}, []
     for index, profile in enumerate(profiles):
@@ -137,7 +142,11 @@ def _own_keys(kind, profile):
             keys.add(f"name:{profile['name']}")
         return keys
     families, given = _name_parts(profile)
-    keys = {pair_token(family, given[0]) for family in families} if given else set()
+    keys = set()
+    if given:
+        for family in families:
+            keys.update(pair_token(left, given[0]) for left in names.deletion_keys(family))
+            keys.update(pair_token(family, right) for right in names.deletion_keys(given[0]))
     if profile.get("birth_date"):
         keys.add(birth_date_token(profile["birth_date"]))
     return keys
