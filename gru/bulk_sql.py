@@ -45,37 +45,54 @@ def insert_returning_pks(connection, table, rows):
 def _copy(connection, table, rows):
     """``COPY table (columns) FROM STDIN`` on the session's psycopg connection.
 
-    The rows are written in COPY's text format, formatted here (:func:`_text_formats`): psycopg's
-    ``write_row`` finds a dumper for every value, three times the cost of formatting the
-    handful of types that bind processors give. A value of another type sends its rows
-    through ``write_row`` instead."""
+    The rows are written in COPY's text format, formatted here column by column
+    (:func:`_formatted`): psycopg's ``write_row`` finds a dumper for every value, several
+    times the cost of formatting the handful of types that bind processors give. A value
+    of another type sends its rows through ``write_row`` instead."""
     dialect = connection.dialect
     names = list(rows[0])
     processors = [table.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in names]
     quote = dialect.identifier_preparer.quote
     statement = f"COPY {quote(table.name)} ({', '.join(quote(name) for name in names)}) FROM STDIN"
-    converted = [[row[name] for name in names] for row in rows]
-    for position, processor in enumerate(processors):
-        if processor is not None:
-            for values in converted:
-                if values[position] is not None:
-                    values[position] = processor(values[position])
+    columns = [[row[name] for row in rows] for name in names]
+    columns = [column if processor is None else [None if value is None else processor(value) for value in column]
+               for column, processor in zip(columns, processors)]
     formats = _text_formats()
     cursor = connection.connection.dbapi_connection.cursor()
     try:
         with cursor.copy(statement) as copy:
-            for start in range(0, len(converted), _COPY_CHUNK):
-                chunk = converted[start:start + _COPY_CHUNK]
+            for start in range(0, len(rows), _COPY_CHUNK):
+                chunk = [column[start:start + _COPY_CHUNK] for column in columns]
                 try:
-                    text = "".join(["\t".join([formats[type(value)](value) for value in values]) + "\n"
-                                    for values in chunk])
+                    text = "\n".join(map("\t".join, zip(*(_formatted(column, formats) for column in chunk))))
                 except KeyError:
-                    for values in chunk:
+                    for values in zip(*chunk):
                         copy.write_row(values)
                     continue
-                copy.write(text)
+                copy.write(text + "\n")
     finally:
         cursor.close()
+
+
+def _formatted(column, formats):
+    """The COPY text of each value of ``column`` (raises KeyError for an unknown type)."""
+    kinds = set(map(type, column))
+    if kinds == {str}:
+        joined = "".join(column)
+        if "\\" in joined or "\t" in joined or "\n" in joined or "\r" in joined:
+            return [value.translate(_ESCAPES) for value in column]
+        return column
+    if len(kinds) == 1:
+        kind = kinds.pop()
+        if kind in _REPEATED:
+            texts = {value: formats[kind](value) for value in set(column)}
+            return list(map(texts.__getitem__, column))
+        return list(map(formats[kind], column))
+    return [formats[type(value)](value) for value in column]
+
+
+#: types slow to format whose columns repeat a few values (a batch's rows share one time)
+_REPEATED = (datetime.datetime, datetime.date)
 
 
 _COPY_CHUNK = 5000
