@@ -13,7 +13,10 @@ Prints for each backend:
             1,000,000)
 
     PYTHONPATH=. .venv/bin/python scripts/bench/importing.py [--persons 100000] [--batch 2000]
-        [--backend sqlite|postgresql|both] [--postgres-url URL]
+        [--minutes M] [--backend sqlite|postgresql|both] [--postgres-url URL]
+
+``--minutes 5`` stops the import after five minutes (how many lines fit in the target's
+time), then measures the matching against what was imported.
 """
 
 import argparse
@@ -50,8 +53,11 @@ def run(backend, arguments):
             db.session.commit()
             importer = Importer(Mapping("person", "id", {key: key for key in COLUMNS}), "cafat")
             started = time.perf_counter()
-            size = arguments.batch
+            size, deadline = arguments.batch, started + 60 * arguments.minutes if arguments.minutes else None
             for start in range(0, len(rows), size):
+                if deadline and time.perf_counter() > deadline:
+                    print(f"  stopped after {arguments.minutes:g} min (--minutes)", flush=True)
+                    break
                 batch = [(start + offset + 1, {"id": f"L{start + offset}", **record})
                          for offset, (_cluster, record) in enumerate(rows[start:start + size])]
                 importer.run_batch(batch)
@@ -64,7 +70,7 @@ def run(backend, arguments):
             db.session.remove()
             with db.engine.begin() as connection:
                 connection.execute(text("ANALYZE"))
-            base = [record for _cluster, record in rows]
+            base = [record for _cluster, record in rows[:report["lines"]]]  # those imported
             fresh = [population.variant(population.random.choice(base)) if index % 2 else population.person()
                      for index in range(1000)]
             match_many("person", fresh[:100])  # warm-up
@@ -72,7 +78,7 @@ def run(backend, arguments):
             results = match_many("person", fresh)
             match_elapsed = time.perf_counter() - started
             found = sum(1 for index, result in enumerate(results) if index % 2 and result)
-        return len(rows), elapsed, report, match_elapsed, found
+        return report["lines"], elapsed, report, match_elapsed, found
     finally:
         instance.close()
 
@@ -81,6 +87,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--persons", type=int, default=100_000)
     parser.add_argument("--batch", type=int, default=BATCH, help="lines a transaction")
+    parser.add_argument("--minutes", type=float, help="stop the import after this time, then match against what is in")
     parser.add_argument("--backend", choices=("sqlite", "postgresql", "both"), default="both")
     parser.add_argument("--postgres-url", default=DEFAULT_POSTGRES_URL)
     arguments = parser.parse_args()
