@@ -40,6 +40,7 @@ from gru.audit.chain import (
     format_time,
     seal_payload,
 )
+from gru.bulk_sql import insert_rows
 from gru.direct_sql import DirectStatement
 from gru.audit.models import GENESIS_HASH, HEAD_ID, JournalEntry, JournalHead, JournalSeal
 
@@ -134,7 +135,6 @@ def ensure_journal_head(session_or_connection) -> None:
 _HEAD = JournalHead.__table__
 _ENTRIES = JournalEntry.__table__
 _LOCK_HEAD = select(_HEAD.c.last_seq, _HEAD.c.last_hash).where(_HEAD.c.id == HEAD_ID).with_for_update()
-_INSERT_ENTRIES = insert(_ENTRIES)
 
 
 def _append_one_statement(dialect: str):
@@ -199,8 +199,8 @@ def record_accesses(session, entries: list[dict]) -> list[AppendedEntry]:
     For a search or a list: one entry per party of the result. In the session's
     transaction, on its connection (Core statements: no ORM flush); never commits. One
     entry is one ``INSERT ... SELECT`` (:func:`_append_one_statement`); several are the
-    head locked, chained here and inserted in one executemany, the head trigger moving
-    the head along. Raises on any invalid entry or database error, and then nothing
+    head locked, chained here and inserted in bulk (:func:`gru.bulk_sql.insert_rows`: one
+    COPY on PostgreSQL), the head trigger moving the head to the last. Raises on any invalid entry or database error, and then nothing
     was journaled.
     """
     if not entries:
@@ -211,7 +211,7 @@ def record_accesses(session, entries: list[dict]) -> list[AppendedEntry]:
     if len(normalised) == 1 and connection.dialect.name in _APPEND_ONE:
         return [_append_one(connection, normalised[0])]
     rows = chain_entries(normalised, *_lock_head(connection))
-    connection.execute(_INSERT_ENTRIES, rows)
+    insert_rows(connection, _ENTRIES, rows)
     return [AppendedEntry(**row) for row in rows]
 
 

@@ -11,8 +11,10 @@ The Alembic migration that creates ``journal_entries`` calls
 :func:`install_append_only_trigger` on PostgreSQL only (``op.get_bind()``), and
 :func:`drop_append_only_trigger` in its downgrade. SQLite has no equivalent here.
 
-A second trigger, on both databases, moves ``journal_head`` to each inserted entry
-(:func:`install_head_trigger`, migration ``5d8f1c2b7e43``).
+A second trigger, on both databases, moves ``journal_head`` to the last inserted entry
+(:func:`install_head_trigger`, migrations ``5d8f1c2b7e43`` and ``b3f7d2a9c1e8``): once per
+statement on PostgreSQL, so that a bulk append (one ``COPY`` of many entries) moves the
+head once; once per row on SQLite, which has no statement triggers.
 """
 
 from sqlalchemy import text
@@ -82,7 +84,29 @@ def drop_append_only_trigger(connection) -> None:
 
 # -- the chain head follows every insert ---------------------------------------------------
 
-#: PostgreSQL: after each new entry, the head names it (same transaction, same lock)
+#: PostgreSQL: after each statement that added entries, the head names the last one (same
+#: transaction, same lock). A head row updated once per entry would leave one dead version
+#: per entry for the next update to walk past, until commit: quadratic in a bulk append.
+CREATE_STATEMENT_HEAD_FUNCTION_SQL = """
+CREATE OR REPLACE FUNCTION gru_journal_move_head() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    UPDATE journal_head SET last_seq = added.seq, last_hash = added.entry_hash
+    FROM (SELECT seq, entry_hash FROM added_entries ORDER BY seq DESC LIMIT 1) AS added
+    WHERE id = 1;
+    RETURN NULL;
+END;
+$$
+"""
+
+CREATE_STATEMENT_HEAD_TRIGGER_SQL = """
+CREATE TRIGGER journal_entries_move_head
+AFTER INSERT ON journal_entries
+REFERENCING NEW TABLE AS added_entries
+FOR EACH STATEMENT EXECUTE FUNCTION gru_journal_move_head()
+"""
+
+#: PostgreSQL before ``b3f7d2a9c1e8``: after each new entry, the head names it
 CREATE_HEAD_FUNCTION_SQL = """
 CREATE OR REPLACE FUNCTION gru_journal_move_head() RETURNS trigger
 LANGUAGE plpgsql AS $$
@@ -117,17 +141,22 @@ DROP_HEAD_SQL = {
 }
 
 
-def install_head_trigger(connection) -> None:
-    """Make ``journal_head`` follow each inserted entry, on PostgreSQL and SQLite.
+def install_head_trigger(connection, per_row=False) -> None:
+    """Make ``journal_head`` follow the inserted entries, on PostgreSQL and SQLite.
 
     :mod:`gru.audit.journal` then appends an entry in a single ``INSERT ... SELECT``
     that reads the head it chains onto: the head moves in the same statement, under the
-    same lock. Does not commit.
+    same lock. ``per_row``: the PostgreSQL trigger as it was before migration
+    ``b3f7d2a9c1e8`` (its downgrade). Does not commit.
     """
     dialect = connection.dialect.name
     if dialect not in CREATE_HEAD_TRIGGER_SQL:
         raise RuntimeError(f"the access journal needs PostgreSQL or SQLite, not {dialect}")
     drop_head_trigger(connection)
+    if dialect == "postgresql" and not per_row:
+        connection.execute(text(CREATE_STATEMENT_HEAD_FUNCTION_SQL))
+        connection.execute(text(CREATE_STATEMENT_HEAD_TRIGGER_SQL))
+        return
     if dialect == "postgresql":
         connection.execute(text(CREATE_HEAD_FUNCTION_SQL))
     connection.execute(text(CREATE_HEAD_TRIGGER_SQL[dialect]))

@@ -18,7 +18,7 @@ from gru.cli_support import one_line_errors
 @click.option("--channel", default="import", show_default=True, help="Channel of the imported values.")
 @click.option("--process", default="declared", show_default=True, help="Certification process of the values.")
 @click.option("--dry-run", is_flag=True, help="Report what would be created, linked or queued; write nothing.")
-@click.option("--batch-size", default=500, show_default=True, type=click.IntRange(1, 10000),
+@click.option("--batch-size", default=2000, show_default=True, type=click.IntRange(1, 10000),
               help="Lines per transaction (an interrupted import resumes after the last committed batch).")
 @click.option("--jsonl", "is_json_lines", is_flag=True, default=None,
               help="The file is JSON lines (default: from its extension .jsonl / .ndjson).")
@@ -63,7 +63,7 @@ def import_command(path, mapping_path, application, channel, process, dry_run, b
     summary = report.as_dict()
     prefix = "dry run: would have " if dry_run else ""
     click.echo(f"{prefix}created {summary['created']} (of which {summary['queued_for_review']} queued for review), "
-               f"linked {summary['linked']}, skipped {summary['skipped']} already imported, "
+               f"linked {summary['linked']} ({summary['values_recorded']} values recorded on the linked parties), skipped {summary['skipped']} already imported, "
                f"{summary['errors']} lines in error, {summary['lines']} lines read")
     if report.errors:
         raise SystemExit(1)

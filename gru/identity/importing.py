@@ -8,11 +8,16 @@ A file (CSV with a header line, or JSON lines) and a mapping file::
                  "date_naissance": "birth_date", "sexe": "sex", "courriel": "email"}}
 
 Each line is validated alone (a bad line is reported with its number and changes
-nothing), then matched against the hub and the lines before it: a certain match becomes
-a cross-reference to the existing party (``linked``), a possible one a new party queued
-for review, none a new party. Every line leaves a cross-reference (application, local
-id), so a rerun after an interruption skips the lines already imported (``skipped``):
-the import is resumable batch by batch, each batch committed by the caller.
+nothing), then matched (:mod:`gru.identity.matching`) against the hub and the lines
+before it in the file: a certain match links the line to that party (``linked``: its
+cross-reference, and its values recorded on the party by the usual survivorship, so
+that nothing the application knew is lost), a possible one makes a new party queued for
+review with each candidate, none a new party. Lines of earlier batches are in the
+search index already; those of the same batch are compared with each other
+(:func:`gru.identity.search.bulk.match_within`), so that two lines for one person make
+one party. Every line leaves a cross-reference (application, local id), so a rerun after
+an interruption skips the lines already imported (``skipped``): the import is resumable
+batch by batch, each batch committed by the caller.
 """
 
 import csv
@@ -25,20 +30,24 @@ from sqlalchemy import select
 from gru.audit.journal import record_accesses
 from gru.auth.contracts import contract_view, current_contract
 from gru.auth.services import get_application
+from gru.bulk_sql import analyse, insert_rows
 from gru.errors import Forbidden, GruError, ValidationFailed
 from gru.extensions import db
-from gru.identity import matching
 from gru.identity.catalogue import PARTY_KINDS
-from gru.identity.models import CrossReference, HistoryEntry, Party, utcnow
-from gru.identity.search.bulk import match_many
-from gru.bulk_sql import insert_rows
+from gru.identity.models import AttributeValue, CrossReference, GoldenValue, HistoryEntry, Party, utcnow
+from gru.identity.search.bulk import match_many, match_within
+from gru.identity.search.duplicates import store_pairs
 from gru.identity.search.index import profile_of
-from gru.identity.search.models import DuplicateSuspicion
+from gru.identity.search.models import PartySearchEntry, PartySearchToken, SearchTermKey
+from gru.identity.search.sql import among
 from gru.identity.services.context import Actor, make_provenance
-from gru.identity.services.parties import create_parties
-from gru.identity.services.values import check_attributes
+from gru.identity.services.parties import create_checked_parties, update_parties
+from gru.identity.services.values import UNCHANGED, check_attributes
 
 _XREFS = CrossReference.__table__
+#: the tables an import fills, analysed again as they grow (:meth:`Importer._analyse_now_and_then`)
+_WRITTEN = (Party.__table__, AttributeValue.__table__, GoldenValue.__table__, _XREFS, PartySearchEntry.__table__,
+            PartySearchToken.__table__, SearchTermKey.__table__)
 
 
 @dataclass
@@ -56,12 +65,15 @@ class ImportReport:
     linked: int = 0
     queued_for_review: int = 0
     skipped: int = 0
+    #: values the linked lines added to their party (new, or kept in history below its level)
+    values_recorded: int = 0
     errors: list = field(default_factory=list)  # (line number, message)
     lines: int = 0
 
     def as_dict(self):
         return {"lines": self.lines, "created": self.created, "linked": self.linked,
-                "queued_for_review": self.queued_for_review, "skipped": self.skipped, "errors": len(self.errors)}
+                "queued_for_review": self.queued_for_review, "values_recorded": self.values_recorded,
+                "skipped": self.skipped, "errors": len(self.errors)}
 
 
 def load_mapping(document, catalogue):
@@ -125,6 +137,7 @@ class Importer:
         self.purpose = purpose or contract.purposes[0]
         self.provenance = make_provenance(channel, process)
         self.report = ImportReport()
+        self._next_analysis = 1  # after the first batch, then each time the count doubles
 
     def _attributes(self, row):
         attributes = {}
@@ -143,9 +156,40 @@ class Importer:
     def run_batch(self, lines):
         """Import ``[(line number, row or error)]``; returns the batch's outcomes
         ``[(line, outcome, party id or message)]``."""
-        kind, outcomes, seen = self.mapping.kind, [], set()
+        outcomes = []
+        valid = self._valid_lines(lines, outcomes)  # [(line, local id, checked, values)]
+        kind = self.mapping.kind
+        profiles = [profile_of(kind, values) for _n, _l, _c, values in valid]
+        if kind == "person":
+            in_hub = match_many(kind, profiles, limit=3, are_profiles=True)
+        else:
+            in_hub = match_many(kind, [values for _n, _l, _c, values in valid], limit=3)
+        in_batch = match_within(kind, profiles)
+        # where each line goes: ("pk", an existing party) or ("new", index of a party to create)
+        targets, creations, links, pairs = [], [], [], {}
+        for position, (number, local_id, checked, _values) in enumerate(valid):
+            candidates = [(("pk", pk), comparison) for pk, comparison in in_hub[position]]
+            candidates += [(targets[other], comparison) for other, comparison in in_batch[position]]
+            certain = [item for item in candidates if item[1].decision == "match"]
+            if certain:
+                target = max(certain, key=lambda item: item[1].weight)[0]
+                targets.append(target)
+                links.append((number, local_id, checked, target))
+                continue
+            target = ("new", len(creations))
+            targets.append(target)
+            creations.append((number, local_id, checked, profiles[position]))
+            for other, comparison in candidates:
+                pairs.setdefault((target, other), comparison)
+        self._write(creations, links, pairs, outcomes)
+        self._analyse_now_and_then()
+        outcomes.sort(key=lambda outcome: outcome[0])
+        return outcomes
+
+    def _valid_lines(self, lines, outcomes):
+        """The lines that can be imported, each checked alone; the others reported."""
+        kind, seen, valid = self.mapping.kind, set(), []
         known = self._known_local_ids(lines)
-        valid = []  # (line, local id, attributes, checked values)
         for number, row in lines:
             self.report.lines += 1
             if isinstance(row, str):
@@ -163,103 +207,94 @@ class Importer:
                 self._error(outcomes, number, f"The local id {local_id!r} appears twice in the file.")
                 continue
             try:
-                attributes = self._attributes(row)
-                checked, _ = check_attributes(kind, attributes, self.provenance, self.actor)
+                checked = check_attributes(kind, self._attributes(row), self.provenance, self.actor)
             except GruError as error:
                 self._error(outcomes, number, _message(error))
                 continue
             seen.add(local_id)
-            valid.append((number, local_id, attributes,
-                          {item.key: item.value for item in checked if item.value is not None}))
-        matches = match_many(kind, [values for _n, _l, _a, values in valid], limit=3)
-        to_create, to_link, batch_profiles = [], [], {}
-        for (number, local_id, attributes, values), results in zip(valid, matches):
-            profile = profile_of(kind, values)
-            block = batch_profiles.setdefault(_block_key(kind, profile), [])
-            in_batch = next((index for index, other in block
-                             if matching.compare(kind, profile, other).decision == "match"), None)
-            if in_batch is not None:  # the same person earlier in this batch
-                to_create[in_batch][3].append(local_id)
-                self.report.linked += 1
-                outcomes.append((number, "linked", None))
-                continue
-            if results and results[0][1].decision == "match":
-                to_link.append((number, local_id, results[0][0]))
-                continue
-            block.append((len(to_create), profile))
-            to_create.append((number, attributes, [pk for pk, _comparison in results], [local_id]))
-        self._write(to_create, to_link, outcomes)
-        return outcomes
+            valid.append((number, local_id, checked, {item.key: item.value for item in checked[0]
+                                                      if item.value is not None}))
+        return valid
 
     def _known_local_ids(self, lines):
+        """{local id: party id} of the batch's lines imported before (the unique index
+        of cross-references first; the parties only for those found, usually none)."""
         ids = [str(row.get(self.mapping.local_id) or "").strip() for _n, row in lines if isinstance(row, dict)]
-        rows = db.session.execute(
-            select(CrossReference.local_id, Party.id).join(Party, Party.pk == CrossReference.party_pk)
-            .where(CrossReference.application_code == self.actor.id, CrossReference.local_id.in_(ids))
-        ).all() if ids else []
-        return {local_id: str(party_id) for local_id, party_id in rows}
+        found = dict(db.session.execute(
+            select(CrossReference.local_id, CrossReference.party_pk)
+            .where(CrossReference.application_code == self.actor.id, among(CrossReference.local_id, ids))
+        ).all()) if ids else {}
+        if not found:
+            return {}
+        party_ids = dict(db.session.execute(select(Party.pk, Party.id).where(among(Party.pk, set(found.values())))).all())
+        return {local_id: str(party_ids[pk]) for local_id, pk in found.items()}
 
-    def _write(self, to_create, to_link, outcomes):
-        created = create_parties(self.mapping.kind, [item[1] for item in to_create], self.provenance, self.actor)
-        ids = [party_id for party_id, _ in created]
-        pks = dict(db.session.execute(select(Party.id, Party.pk).where(Party.id.in_(ids))).all()) if ids else {}
-        xrefs, suspicions, journal = [], [], []
-        now = utcnow()
-        for (number, _attributes, candidates, local_ids), party_id in zip(to_create, ids):
-            pk = pks[party_id]
-            xrefs.extend({"party_pk": pk, "application_code": self.actor.id, "local_id": local_id,
-                          "created_at": now} for local_id in local_ids)
-            for other in candidates:
-                first, second = sorted((pk, other))
-                suspicions.append({"party_a_pk": first, "party_b_pk": second, "origin": "import"})
+    def _write(self, creations, links, pairs, outcomes):
+        """Create the new parties, record the linked lines' values on their party, add
+        every cross-reference and queue the possible pairs."""
+        kind, now = self.mapping.kind, utcnow()
+        created = create_checked_parties(kind, [checked for _n, _l, checked, _p in creations], self.provenance,
+                                         self.actor, profiles=[profile for _n, _l, _c, profile in creations])
+        ids = [party_id for party_id, _outcomes in created]
+        pks = dict(db.session.execute(select(Party.id, Party.pk).where(among(Party.id, ids))).all()) if ids else {}
+        new_pks = [pks[party_id] for party_id in ids]
+
+        def resolve(target):
+            return new_pks[target[1]] if target[0] == "new" else target[1]
+
+        linked_pks = [resolve(target) for _n, _l, _c, target in links]
+        written = update_parties(kind, [(pk, checked[0]) for pk, (_n, _l, checked, _t) in zip(linked_pks, links)],
+                                 self.provenance, self.actor)
+        party_ids = dict(zip(new_pks, ids))
+        missing = sorted(set(linked_pks) - set(party_ids))
+        if missing:
+            party_ids.update(db.session.execute(select(Party.pk, Party.id).where(among(Party.pk, missing))).all())
+        queued = {first for first, _other in pairs}
+        xrefs, history, journal = [], [], []
+        for position, ((number, local_id, checked, _profile), pk) in enumerate(zip(creations, new_pks)):
+            xrefs.append({"party_pk": pk, "application_code": self.actor.id, "local_id": local_id, "created_at": now})
+            is_queued = ("new", position) in queued
             self.report.created += 1
-            if candidates:
-                self.report.queued_for_review += 1
-            outcomes.append((number, "queued_for_review" if candidates else "created", str(party_id)))
-            journal.append((party_id, "identity:party:import"))
-        linked_pks = {pk for _n, _l, pk in to_link}
-        linked_ids = dict(db.session.execute(select(Party.pk, Party.id).where(Party.pk.in_(linked_pks))).all()) \
-            if linked_pks else {}
-        history = []
-        for number, local_id, pk in to_link:
+            self.report.queued_for_review += is_queued
+            outcomes.append((number, "queued_for_review" if is_queued else "created", str(party_ids[pk])))
+            journal.append((party_ids[pk], "identity:party:import", [item.key for item in checked[0]]))
+        for (number, local_id, _checked, _target), pk, value_outcomes in zip(links, linked_pks, written):
             xrefs.append({"party_pk": pk, "application_code": self.actor.id, "local_id": local_id, "created_at": now})
             history.append({"party_pk": pk, "subject": "xref", "subject_key": self.actor.id, "action": "added",
                             "old_value": None, "new_value": local_id, "channel": self.provenance.channel,
                             "author_type": self.actor.type, "author_id": self.actor.id, "recorded_at": now})
+            recorded = [key for key, outcome in value_outcomes.items() if outcome.status != UNCHANGED]
             self.report.linked += 1
-            outcomes.append((number, "linked", str(linked_ids[pk])))
-            journal.append((linked_ids[pk], "identity:xref:import"))
+            self.report.values_recorded += len(recorded)
+            outcomes.append((number, "linked", str(party_ids[pk])))
+            journal.append((party_ids[pk], "identity:xref:import", recorded))
         connection = db.session.connection()
         insert_rows(connection, _XREFS, xrefs)
         insert_rows(connection, HistoryEntry.__table__, history)
-        self._queue(suspicions)
+        store_pairs({tuple(sorted((resolve(first), resolve(other)))): comparison
+                     for (first, other), comparison in pairs.items() if resolve(first) != resolve(other)},
+                    origin="import")
         record_accesses(db.session, [{
             "actor_type": self.actor.type, "actor_id": self.actor.id, "action": action, "party_id": str(party_id),
-            "attribute_keys": sorted(self.mapping.columns.values()) if action.endswith("party:import") else [],
-            "purpose": self.purpose} for party_id, action in journal])
+            "attribute_keys": sorted(keys), "purpose": self.purpose} for party_id, action, keys in journal])
 
-    def _queue(self, suspicions):
-        """Pairs for review, with the comparison of the two golden profiles."""
-        from gru.identity.search.models import PartySearchEntry
-
-        for item in suspicions:
-            entries = db.session.scalars(select(PartySearchEntry).where(
-                PartySearchEntry.party_pk.in_((item["party_a_pk"], item["party_b_pk"])))).all()
-            if len(entries) != 2:
-                continue
-            comparison = matching.compare(entries[0].kind, entries[0].profile, entries[1].profile)
-            db.session.add(DuplicateSuspicion(**item, score=comparison.score, decision=comparison.decision,
-                                              explanation=comparison.explanation, status="open"))
-        db.session.flush()
+    def _analyse_now_and_then(self):
+        """PostgreSQL plans its queries from table statistics: a hub that an import is
+        filling has outgrown them (autovacuum, when it runs, analyses a table after 10 %
+        of changes, and not at all where it is off). So the tables the import writes are
+        analysed after its first batch and again each time the lines imported double:
+        about twenty times for a million lines, a second at most each. (Measured: without
+        it, looking up the batch's cross-references took a sequential scan, 0.5 s a batch
+        at 10,000 lines and growing.)"""
+        imported = self.report.created + self.report.linked
+        if imported < self._next_analysis:
+            return
+        self._next_analysis = 2 * imported
+        analyse(db.session.connection(), _WRITTEN)
 
     def _error(self, outcomes, number, message):
         self.report.errors.append((number, message))
         outcomes.append((number, "error", message))
-
-
-def _block_key(kind, profile):
-    """Lines of one batch are compared with those of the same birth date (or name)."""
-    return profile.get("birth_date") if kind == "person" else (profile.get("name") or "")[:4]
 
 
 def _message(error):

@@ -16,6 +16,7 @@ Organisation names lose their legal form ("SARL", "SAS", "association"...):
 PostgreSQL, and from Jaro-Winkler re-ranking (rapidfuzz) of the few candidates found.
 """
 
+import functools
 import re
 import unicodedata
 
@@ -42,14 +43,21 @@ MIN_TOKEN_LENGTH = 2
 MIN_FUZZY_LENGTH = 4
 
 
+#: a bulk import folds the same few thousand names over and over (issue 6, "Bulk import")
+_CACHED = 200_000
+
+
 def fold(text):
     """Lower-case ASCII letters and digits separated by single spaces.
 
     "Élise-Marie D'Arcy" -> ``"elise marie d arcy"``; "Œuvre" -> ``"oeuvre"``.
     """
-    if not text:
-        return ""
-    lowered = unicodedata.normalize("NFKD", str(text).casefold())
+    return _fold(str(text)) if text else ""
+
+
+@functools.lru_cache(maxsize=_CACHED)
+def _fold(text):
+    lowered = unicodedata.normalize("NFKD", text.casefold())
     lowered = "".join(_LIGATURES.get(char, char) for char in lowered if not unicodedata.combining(char))
     return " ".join(_NOT_ALNUM.sub(" ", lowered).split())
 
@@ -75,9 +83,14 @@ def split_civil_name(text):
 
 def name_tokens(text, glue_whole=True):
     """The search tokens of a person's name: its words, particles glued, the glued whole."""
+    return list(_name_tokens(str(text), glue_whole)) if text else []
+
+
+@functools.lru_cache(maxsize=_CACHED)
+def _name_tokens(text, glue_whole):
     words = [word for word in fold(text).split() if word not in CIVIL_WORDS]
     if not words:
-        return []
+        return ()
     tokens = []
     significant = [word for word in words if word not in PARTICLES] or words
     tokens.extend(word for word in significant if len(word) >= MIN_TOKEN_LENGTH)
@@ -91,7 +104,7 @@ def name_tokens(text, glue_whole=True):
                 tokens.append("".join(words[index:end + 1]))
     if glue_whole and len(words) > 1:
         tokens.append("".join(words))
-    return _unique(tokens)
+    return tuple(_unique(tokens))
 
 
 def organisation_name(text):

@@ -4,15 +4,19 @@ Prints for each backend:
 
     import: ``--persons`` generated records (10 % with duplicates) imported into an empty
             hub through the importer of ``gru import`` (validation, bulk matching against
-            the hub and the batch, creation, cross-references, journal), 500 a
-            transaction: records/s and the extrapolated time for 1,000,000
-            (target: 1,000,000 in under 5 minutes on PostgreSQL)
+            the hub and the batch, creation, cross-references, journal), ``--batch``
+            lines a transaction (default 2,000, as ``gru import``): records/s and the
+            extrapolated time for 1,000,000 (target: 1,000,000 in under 5 minutes on
+            PostgreSQL; ``--persons 850000`` makes about a million lines)
     match:  1,000 new records (half of them variants of persons already there) matched
             against the base in one call of ``match_many`` (target: under 1 s against
             1,000,000)
 
-    PYTHONPATH=. .venv/bin/python scripts/bench/importing.py [--persons 100000]
-        [--backend sqlite|postgresql|both] [--postgres-url URL]
+    PYTHONPATH=. .venv/bin/python scripts/bench/importing.py [--persons 100000] [--batch 2000]
+        [--minutes M] [--backend sqlite|postgresql|both] [--postgres-url URL]
+
+``--minutes 5`` stops the import after five minutes (how many lines fit in the target's
+time), then measures the matching against what was imported.
 """
 
 import argparse
@@ -32,7 +36,7 @@ from gru.extensions import db  # noqa: E402
 from gru.identity.importing import Importer, Mapping  # noqa: E402
 from gru.identity.search.bulk import match_many  # noqa: E402
 
-BATCH = 500
+BATCH = 2000
 COLUMNS = ("family_name", "usage_name", "given_names", "birth_date", "sex", "birth_place", "email")
 
 
@@ -49,20 +53,24 @@ def run(backend, arguments):
             db.session.commit()
             importer = Importer(Mapping("person", "id", {key: key for key in COLUMNS}), "cafat")
             started = time.perf_counter()
-            for start in range(0, len(rows), BATCH):
+            size, deadline = arguments.batch, started + 60 * arguments.minutes if arguments.minutes else None
+            for start in range(0, len(rows), size):
+                if deadline and time.perf_counter() > deadline:
+                    print(f"  stopped after {arguments.minutes:g} min (--minutes)", flush=True)
+                    break
                 batch = [(start + offset + 1, {"id": f"L{start + offset}", **record})
-                         for offset, (_cluster, record) in enumerate(rows[start:start + BATCH])]
+                         for offset, (_cluster, record) in enumerate(rows[start:start + size])]
                 importer.run_batch(batch)
                 db.session.commit()
-                if (start // BATCH) % 40 == 39:
-                    print(f"  ... {start + BATCH:,} lines, {(start + BATCH) / (time.perf_counter() - started):,.0f}/s",
+                if (start // size) % max(1, 20_000 // size) == 0 and start:
+                    print(f"  ... {start + size:,} lines, {(start + size) / (time.perf_counter() - started):,.0f}/s",
                           flush=True)
             elapsed = time.perf_counter() - started
             report = importer.report.as_dict()
             db.session.remove()
             with db.engine.begin() as connection:
                 connection.execute(text("ANALYZE"))
-            base = [record for _cluster, record in rows]
+            base = [record for _cluster, record in rows[:report["lines"]]]  # those imported
             fresh = [population.variant(population.random.choice(base)) if index % 2 else population.person()
                      for index in range(1000)]
             match_many("person", fresh[:100])  # warm-up
@@ -70,7 +78,7 @@ def run(backend, arguments):
             results = match_many("person", fresh)
             match_elapsed = time.perf_counter() - started
             found = sum(1 for index, result in enumerate(results) if index % 2 and result)
-        return len(rows), elapsed, report, match_elapsed, found
+        return report["lines"], elapsed, report, match_elapsed, found
     finally:
         instance.close()
 
@@ -78,6 +86,8 @@ def run(backend, arguments):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--persons", type=int, default=100_000)
+    parser.add_argument("--batch", type=int, default=BATCH, help="lines a transaction")
+    parser.add_argument("--minutes", type=float, help="stop the import after this time, then match against what is in")
     parser.add_argument("--backend", choices=("sqlite", "postgresql", "both"), default="both")
     parser.add_argument("--postgres-url", default=DEFAULT_POSTGRES_URL)
     arguments = parser.parse_args()

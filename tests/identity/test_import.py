@@ -6,8 +6,9 @@ import json
 import pytest
 from sqlalchemy import func, select
 
+from gru.events.models import Event
 from gru.identity.import_cli import import_command
-from gru.identity.models import CrossReference, Party
+from gru.identity.models import AttributeValue, CrossReference, GoldenValue, Party
 from gru.identity.search.models import DuplicateSuspicion
 from tests.factories.auth import make_application
 from tests.factories.identity import make_party
@@ -28,7 +29,7 @@ A5;Wamytan;;Élise;15/03/1987;F;
 def files(tmp_path, db_session):
     make_application("cafat")
     existing = make_party(attributes={"family_name": "Wamytan", "given_names": "Élise Marie",
-                                      "birth_date": "1987-03-14", "sex": "F"})
+                                      "birth_date": "1987-03-14", "sex": "F"}, process="original_document_checked")
     db_session.flush()
     (tmp_path / "mapping.json").write_text(json.dumps(MAPPING))
     (tmp_path / "dossiers.csv").write_text(CSV, encoding="utf-8")
@@ -72,10 +73,13 @@ def test_a_rerun_skips_what_was_imported(app, files, db_session):
 def test_a_dry_run_writes_nothing(app, files, db_session):
     tmp_path, _existing = files
     parties = _count(db_session, Party)
+    values = _count(db_session, AttributeValue)
     result = _run(app, tmp_path, "--dry-run")
-    assert "dry run: would have created 2" in result.stdout
+    assert "dry run: would have created 2 (of which 1 queued for review), linked 2 (5 values" in result.stdout
     assert _count(db_session, Party) == parties
     assert _count(db_session, CrossReference) == 0
+    assert _count(db_session, AttributeValue) == values
+    assert _count(db_session, DuplicateSuspicion) == 0
 
 
 def test_json_lines_and_a_broken_line(app, files, db_session):
@@ -93,3 +97,65 @@ def test_a_bad_mapping_is_one_line(app, files):
     (tmp_path / "mapping.json").write_text(json.dumps({"local_id": "dossier", "columns": {"x": "shoe_size"}}))
     result = _run(app, tmp_path)
     assert result.exit_code == 1 and "shoe_size" in result.stderr and "Traceback" not in result.stderr
+
+
+def _values(db_session, party_pk, key):
+    return db_session.execute(select(AttributeValue).where(AttributeValue.party_pk == party_pk,
+                                                           AttributeValue.attribute_key == key)
+                              .order_by(AttributeValue.pk)).scalars().all()
+
+
+def _golden(db_session, party_pk):
+    return dict(db_session.execute(select(GoldenValue.attribute_key, AttributeValue.value)
+                                   .join(AttributeValue, AttributeValue.pk == GoldenValue.value_pk)
+                                   .where(GoldenValue.party_pk == party_pk)).all())
+
+
+def test_a_linked_line_records_its_values_on_the_party_by_survivorship(app, files, db_session):
+    tmp_path, existing = files
+    version = existing.version
+    result = _run(app, tmp_path)
+    # A1: its spellings of the names (kept in history) and its e-mail; A4: its given name and e-mail
+    assert "linked 2 (5 values recorded on the linked parties)" in result.stdout
+    db_session.expire_all()
+    golden = _golden(db_session, existing.pk)
+    assert golden["email"] == "elise@example.nc"          # what the application knew is kept
+    assert golden["family_name"] == "Wamytan"             # the checked original outranks a declaration
+    spelling = _values(db_session, existing.pk, "family_name")[-1]
+    assert (spelling.value, spelling.was_golden) == ("Wamitan", False)  # kept in history
+    assert len(_values(db_session, existing.pk, "birth_date")) == 1     # the same value is not stored twice
+    email = _values(db_session, existing.pk, "email")[0]
+    assert (email.author_type, email.author_id, email.channel, email.process) == \
+        ("application", "cafat", "import", "declared")
+    assert db_session.get(Party, existing.pk).version == version + 1
+    event = db_session.scalars(select(Event).where(Event.party_id == existing.id, Event.type == "party.updated")).one()
+    assert event.data == {"attributes": ["email"]}
+    a2 = db_session.scalar(select(CrossReference.party_pk).where(CrossReference.local_id == "A2"))
+    assert _golden(db_session, a2)["email"] == "regis@example.nc"  # A4, the same person later in the file
+
+
+def test_the_same_person_twice_in_the_file_is_one_party_whatever_the_batches(app, files, db_session):
+    tmp_path, _existing = files
+    result = _run(app, tmp_path, "--batch-size", "1")
+    assert "created 2 (of which 1 queued for review), linked 2" in result.stdout
+    xrefs = dict(db_session.execute(select(CrossReference.local_id, CrossReference.party_pk)).all())
+    assert xrefs["A4"] == xrefs["A2"]
+
+
+@pytest.mark.parametrize("batch_size", ["500", "1"])
+def test_a_possible_duplicate_inside_the_file_is_queued_for_review(app, files, db_session, batch_size):
+    tmp_path, _existing = files
+    (tmp_path / "twins.csv").write_text(
+        "dossier;nom;nom_usage;prenoms;date_naissance;sexe;courriel\n"
+        "T1;Tjibaou;;Marie;01/01/1970;F;\n"
+        "T2;Tjibaou;;Marie;01/01/1971;F;\n"     # one digit off: possible, not certain
+        "T3;Néaoutyine;;Paul;05/06/1961;M;\n", encoding="utf-8")
+    dry = _run(app, tmp_path, "--dry-run", "--batch-size", batch_size, name="twins.csv")
+    assert "dry run: would have created 3 (of which 1 queued for review), linked 0" in dry.stdout
+    assert _count(db_session, DuplicateSuspicion) == 0
+    result = _run(app, tmp_path, "--batch-size", batch_size, name="twins.csv")
+    assert "created 3 (of which 1 queued for review), linked 0" in result.stdout
+    xrefs = dict(db_session.execute(select(CrossReference.local_id, CrossReference.party_pk)).all())
+    suspicion = db_session.scalars(select(DuplicateSuspicion)).one()
+    assert {suspicion.party_a_pk, suspicion.party_b_pk} == {xrefs["T1"], xrefs["T2"]}
+    assert (suspicion.origin, suspicion.decision, suspicion.status) == ("import", "possible", "open")

@@ -5,23 +5,31 @@ import of a million lines cannot afford that. Here a batch of persons is blocked
 selective keys only, looked up together:
 
 - the birth date (``dYYYYMMDD``): about 30 persons per date in a million;
-- the pairs (family-name token, first given name) in either order (``p:a:b``), each
-  part expanded to the vocabulary terms one edit away: namesakes only, and it survives
-  a wrong birth date, swapped names and one typo in each name;
+- the pairs (family-name token, first given name) in either order (``p:a:b``), one
+  part at a time expanded to the vocabulary terms one edit away: namesakes only, and it
+  survives a wrong birth date, swapped names and a typo in one of the names. (Both parts
+  at once, the product of the two expansions, grew with the vocabulary, and the
+  vocabulary grows with every misspelling imported: at 80,000 persons it made the
+  matching of an import batch half of its time and still growing.)
 - the social-security number (``ssn:NUMBER``), when the person has one, and the home
   (postal code, street number, first letters of the street's name; :func:`address_token`): they
   survive names and a birth date all wrong.
 
 The few candidates of each record are then compared by :mod:`gru.identity.matching`,
-the same comparison and thresholds as everywhere else. A person whose birth date and
-both names are all wrong is not found here (nor by anyone reviewing the pair).
+the same comparison and thresholds as everywhere else. A person whose birth date is
+wrong and whose two names are both misspelt is not found here.
+
+On PostgreSQL the keys go to the database as one text parameter split there
+(``string_to_array``): psycopg dumps a list parameter item by item in Python, which
+cost more than the look-up itself for the tens of thousands of keys of a batch.
 """
 
-from sqlalchemy import select
+from sqlalchemy import Text, any_, bindparam, func, select
 
 from gru.extensions import db
 from gru.identity import matching, names
 from gru.identity.search.index import (
+    IDENTIFIER_KEYS,
     address_token,
     birth_date_token,
     pair_token,
@@ -36,6 +44,7 @@ CHUNK = 20000
 #: a home held by more parties than this is an institution or a domiciliation address (a
 #: CCAS receives the mail of hundreds of people): no household, it makes no candidates
 HOUSEHOLD = 20
+_SEPARATOR = "\x1f"  # ASCII unit separator
 
 
 def match_many(kind, attribute_sets, exclude_pks=None, limit=10, are_profiles=False):
@@ -64,10 +73,10 @@ def match_many(kind, attribute_sets, exclude_pks=None, limit=10, are_profiles=Fa
         if address_token(profile.get("address")):
             keys.add(address_token(profile["address"]))
         if given:
+            first = given[0]
             for family in families:
-                for left in expanded.get(family, {family: None}):
-                    for right in expanded.get(given[0], {given[0]: None}):
-                        keys.add(pair_token(left, right))
+                keys.update(pair_token(left, first) for left in expanded.get(family, (family,)))
+                keys.update(pair_token(family, right) for right in expanded.get(first, (first,)))
         record_keys.append(keys)
         all_keys |= keys
     holders = _holders(sorted(all_keys))
@@ -117,10 +126,16 @@ def _name_parts(profile):
 
 def _holders(keys):
     holders = {}
+    is_postgresql = db.session.get_bind().dialect.name == "postgresql"
     for start in range(0, len(keys), CHUNK):
+        chunk = keys[start:start + CHUNK]
+        if is_postgresql:  # tokens are folded letters, digits and ":": never the separator
+            condition = PartySearchToken.token == any_(func.string_to_array(
+                bindparam(None, _SEPARATOR.join(chunk), type_=Text), _SEPARATOR))
+        else:
+            condition = among(PartySearchToken.token, chunk)
         for token, party_pk in db.session.execute(
-                select(PartySearchToken.token, PartySearchToken.party_pk)
-                .where(among(PartySearchToken.token, keys[start:start + CHUNK]))):
+                select(PartySearchToken.token, PartySearchToken.party_pk).where(condition)):
             holders.setdefault(token, set()).add(party_pk)
     return holders
 
@@ -132,3 +147,57 @@ def _profiles(pks):
             select(PartySearchEntry.party_pk, PartySearchEntry.profile)
             .where(among(PartySearchEntry.party_pk, pks[start:start + CHUNK]), PartySearchEntry.kind == "person")).all())
     return profiles
+
+
+def match_within(kind, profiles):
+    """``[[(index, Comparison)]]``: for each profile of the list, the earlier ones
+    (smaller index) that :mod:`gru.identity.matching` does not call ``none``, best first.
+
+    The lines of one import batch, not in the index yet, compared with each other: blocked
+    on the keys the index gives them (birth date, name pairs, social-security number,
+    home; for organisations the identifiers and the whole folded name). The batch's names are not in the vocabulary
+    yet, so instead of its expansion one part of a pair at a time is taken under its
+    deletion keys (:func:`gru.identity.names.deletion_keys`): two lines one typo apart in
+    one of the names share a key, as they would through the index once committed, so that
+    how a file is cut into batches changes almost nothing. (Both parts at once would find
+    a typo in each name too, at twice the cost of the whole import's matching; the birth
+    date key finds those when the dates agree.)
+    """
+    blocks, results = {}, []
+    for index, profile in enumerate(profiles):
+        found, seen = [], set()
+        for key in _own_keys(kind, profile):
+            block = blocks.setdefault(key, [])
+            if key.startswith("a:") and len(block) >= HOUSEHOLD:
+                continue  # a domiciliation address, not a household (as in match_many)
+            for other in block:
+                if other not in seen:
+                    seen.add(other)
+                    comparison = matching.compare(kind, profile, profiles[other])
+                    if comparison.decision != "none":
+                        found.append((other, comparison))
+            block.append(index)
+        found.sort(key=lambda item: (-item[1].weight, item[0]))
+        results.append(found)
+    return results
+
+
+def _own_keys(kind, profile):
+    if kind != "person":
+        keys = {f"{key}:{profile[key]}" for key in IDENTIFIER_KEYS if profile.get(key)}
+        if profile.get("name"):
+            keys.add(f"name:{profile['name']}")
+        return keys
+    families, given = _name_parts(profile)
+    keys = set()
+    if given:
+        for family in families:
+            keys.update(pair_token(left, given[0]) for left in names.deletion_keys(family))
+            keys.update(pair_token(family, right) for right in names.deletion_keys(given[0]))
+    if profile.get("birth_date"):
+        keys.add(birth_date_token(profile["birth_date"]))
+    if profile.get("social_security_number"):
+        keys.add(social_security_token(profile["social_security_number"]))
+    if address_token(profile.get("address")):
+        keys.add(address_token(profile["address"]))
+    return keys

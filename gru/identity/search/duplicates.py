@@ -134,13 +134,14 @@ def detect_pending(limit=JOB_BATCH):
     others = [row.party_pk for row in rows if row.kind != "person"]
     for party in db.session.scalars(select(Party).where(Party.pk.in_(others), Party.status == "active")):
         proposed += len(propose_for(party, origin="job"))
-    proposed += _store(pairs, origin="job")
+    proposed += store_pairs(pairs, origin="job")
     db.session.execute(update(PartySearchEntry).where(PartySearchEntry.party_pk.in_(pks)).values(is_dedup_pending=False))
     return len(pks), proposed
 
 
-def _store(pairs, origin):
-    """Add the pairs not known yet (whatever their status) as open suspicions."""
+def store_pairs(pairs, origin):
+    """Add the pairs ``{(smaller pk, larger pk): Comparison}`` not known yet (whatever
+    their status) as open suspicions; returns how many were added."""
     if not pairs:
         return 0
     involved = sorted({pk for pair in pairs for pk in pair})

@@ -134,17 +134,18 @@ def note_change(party):
     db.session.info.setdefault(_PENDING, {})[id(party)] = party
 
 
-def index_parties(connection, items, is_new=False):
+def index_parties(connection, items, is_new=False, profiles=None):
     """Rewrite the index rows of ``[(party_pk, kind, golden attributes)]`` (``is_new``:
-    parties created in this transaction, which have no rows yet)."""
+    parties created in this transaction, which have no rows yet; ``profiles``: their
+    :func:`profile_of`, when the caller has them already)."""
     if not items:
         return
     if not is_new:
         remove_parties(connection, [pk for pk, _kind, _attributes in items])
     now = utcnow()
     token_rows, entry_rows, terms = [], [], set()
-    for pk, kind, attributes in items:
-        profile = profile_of(kind, attributes)
+    for index, (pk, kind, attributes) in enumerate(items):
+        profile = dict(profiles[index]) if profiles is not None else profile_of(kind, attributes)
         tokens = tokens_of(kind, profile)
         # kept with the profile, so that re-ranking does not tokenise every candidate again
         profile["tokens"] = [[field, token] for field, token in tokens if field not in KEY_FIELDS]

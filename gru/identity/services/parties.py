@@ -4,7 +4,7 @@ import base64
 import binascii
 import uuid
 
-from sqlalchemy import exists, select
+from sqlalchemy import exists, select, update
 
 from gru.bulk_sql import insert_returning_pks, insert_rows
 from gru.errors import InvalidValue, NotFound, PreconditionFailed, PreconditionRequired, ValidationFailed
@@ -13,8 +13,10 @@ from gru.extensions import db
 from gru.identity.catalogue import PARTY_KINDS
 from gru.identity.models import AttributeValue, CrossReference, GoldenValue, Identifier, Party, utcnow
 from gru.identity.search import index as search_index
+from gru.identity.search.sql import among
 from gru.identity.services.context import catalogue
-from gru.identity.services.values import UNCHANGED, UPDATED, AttributeOutcome, check_attributes, record_values
+from gru.identity.services.values import (UNCHANGED, UPDATED, AttributeOutcome, check_attributes, record_values,
+                                          record_values_many)
 
 _PARTIES = Party.__table__
 _VALUES = AttributeValue.__table__
@@ -63,6 +65,14 @@ def create_parties(kind, attribute_sets, provenance, actor):
             errors.update({f"{index}.{field}": messages for field, messages in failure.errors.items()})
     if errors:
         raise ValidationFailed(errors, detail="Some attribute values are invalid; nothing was stored.")
+    return create_checked_parties(kind, checked_sets, provenance, actor)
+
+
+def create_checked_parties(kind, checked_sets, provenance, actor, profiles=None):
+    """:func:`create_parties` for ``(checked, outcomes)`` sets that already went through
+    :func:`check_attributes` with this provenance and actor (an import checks each line
+    alone, to report a bad one by its number). ``profiles``: the search profiles of the
+    sets, when the caller already has them (:func:`gru.identity.search.index.index_parties`)."""
     if not checked_sets:
         return []
     db.session.flush()
@@ -104,8 +114,36 @@ def create_parties(kind, attribute_sets, provenance, actor):
     golden = {pk: {} for pk in party_pks}
     for value in values:
         golden[value["party_pk"]][value["attribute_key"]] = value["value"]
-    search_index.index_parties(connection, [(pk, kind, golden[pk]) for pk in party_pks], is_new=True)
+    search_index.index_parties(connection, [(pk, kind, golden[pk]) for pk in party_pks], is_new=True,
+                               profiles=profiles)
     return [(party_id, outcomes) for party_id, (_checked, outcomes) in zip(ids, checked_sets)]
+
+
+def update_parties(kind, items, provenance, actor):
+    """The bulk twin of :func:`update_party` for imports: ``items`` are ``(party_pk,
+    checked)`` of active parties of ``kind`` (checked by :func:`check_attributes`), in
+    order; the values are recorded by the same rules
+    (:func:`gru.identity.services.values.record_values_many`). Each party whose golden
+    values changed moves to its next version, is indexed again and gets one
+    ``party.updated`` event per item that changed it. No ETag: the import is the
+    application's own account of its records, not an edit of a record it read. Never
+    commits. Returns the outcomes of each item."""
+    results, golden = record_values_many(items, provenance, actor)
+    if not golden:
+        return results
+    connection = db.session.connection()
+    pks = list(golden)
+    connection.execute(update(_PARTIES).where(among(_PARTIES.c.pk, pks))
+                       .values(version=_PARTIES.c.version + 1, updated_at=utcnow()))
+    for party in [obj for obj in db.session.identity_map.values() if isinstance(obj, Party) and obj.pk in golden]:
+        db.session.expire(party)  # its version moved on in the database
+    ids = dict(connection.execute(select(_PARTIES.c.pk, _PARTIES.c.id).where(among(_PARTIES.c.pk, pks))).all())
+    record_events(db.session, [
+        ("party.updated", ids[pk], kind, {"attributes": sorted(key for key, o in outcomes.items() if o.status == UPDATED)})
+        for (pk, _checked), outcomes in zip(items, results) if any(o.status == UPDATED for o in outcomes.values())
+    ])
+    search_index.index_parties(connection, [(pk, kind, values) for pk, values in golden.items()])
+    return results
 
 
 def get_party(party_id):

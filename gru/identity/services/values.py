@@ -7,9 +7,14 @@ value has a higher level; then it is kept in history only (``kept_lower_level``)
 
 from dataclasses import dataclass
 
+from sqlalchemy import bindparam, select, update
+
+from gru.bulk_sql import insert_returning_pks, insert_rows
 from gru.errors import InvalidValue, ValidationFailed
+from gru.extensions import db
 from gru.identity.models import AttributeValue, GoldenValue, utcnow
 from gru.identity.search import index as search_index
+from gru.identity.search.sql import among
 from gru.identity.services.context import catalogue
 
 UPDATED = "updated"
@@ -96,12 +101,10 @@ def record_values(party, checked, provenance, actor, outcomes):
     for item in checked:
         golden = golden_by_key.get(item.key)
         current = golden.value if golden is not None else None
-        if _is_same_value(current, item):
+        status = survivorship(None if current is None else (current.value, current.level), item, actor)
+        if status == UNCHANGED:
             outcomes[item.key] = AttributeOutcome(UNCHANGED)
             continue
-        becomes_golden = (
-            current is None or item.level >= current.level or actor.may_correct_below_level
-        )
         value = AttributeValue(
             attribute_key=item.key,
             value=item.value,
@@ -112,14 +115,11 @@ def record_values(party, checked, provenance, actor, outcomes):
             author_id=actor.id,
             document_id=provenance.document_id,
             recorded_at=now,
-            was_golden=becomes_golden,
+            was_golden=status == UPDATED,
         )
         values.add(value)
-        if not becomes_golden:
-            outcomes[item.key] = AttributeOutcome(
-                KEPT_LOWER_LEVEL,
-                f"The stored value is certified at level {current.level}; this one was kept in history.",
-            )
+        if status == KEPT_LOWER_LEVEL:
+            outcomes[item.key] = _kept_lower(current.level)
             continue
         lookup = "" if item.value is None else definitions.get(item.key).lookup_key(item.value)
         if golden is None:
@@ -135,8 +135,86 @@ def record_values(party, checked, provenance, actor, outcomes):
     return changed
 
 
-def _is_same_value(current, item):
-    """Unchanged: the same value at the same or a lower level (nothing new is learnt)."""
+def survivorship(current, item, actor):
+    """DESIGN.md "golden value", for one checked value against ``current``, the
+    ``(value, level)`` of the golden value (None: the party has none). Returns
+    ``unchanged`` (the same value at the same or a lower level: nothing new is learnt,
+    nothing is stored), ``updated`` (it becomes golden) or ``kept_lower_level`` (stored
+    in history only, below the level of the golden value)."""
     if current is None:
-        return item.value is None
-    return current.value == item.value and item.level <= current.level
+        return UNCHANGED if item.value is None else UPDATED
+    value, level = current
+    if value == item.value and item.level <= level:
+        return UNCHANGED
+    return UPDATED if item.level >= level or actor.may_correct_below_level else KEPT_LOWER_LEVEL
+
+
+def _kept_lower(level):
+    return AttributeOutcome(
+        KEPT_LOWER_LEVEL, f"The stored value is certified at level {level}; this one was kept in history.")
+
+
+def record_values_many(items, provenance, actor):
+    """The bulk twin of :func:`record_values`, for imports: ``items`` are ``(party_pk,
+    checked)`` of stored parties, applied in order (several may name one party, each then
+    sees the golden values the previous ones left), by the same rule (:func:`survivorship`).
+
+    Rows go in with multi-row INSERTs and one UPDATE of the golden pointers that move
+    (:mod:`gru.bulk_sql`), on the session's connection after a flush. Returns ``(outcomes
+    per item, {party_pk: {key: golden value}})``: the second holds every golden value of
+    the parties whose golden values changed, for the caller to index them and tell it.
+    """
+    if not items:
+        return [], {}
+    db.session.flush()
+    connection = db.session.connection()
+    definitions = catalogue()
+    pks = sorted({pk for pk, _checked in items})
+    current, golden = {}, {pk: {} for pk in pks}
+    for pk, key, value, level in connection.execute(
+            select(GoldenValue.party_pk, GoldenValue.attribute_key, AttributeValue.value, AttributeValue.level)
+            .join(AttributeValue, AttributeValue.pk == GoldenValue.value_pk).where(among(GoldenValue.party_pk, pks))):
+        current[pk, key] = (value, level)
+        if value is not None:
+            golden[pk][key] = value
+    stored = set(current)
+    now, rows, moves, results, changed_pks = utcnow(), [], {}, [], set()
+    for pk, checked in items:
+        outcomes = {}
+        for item in checked:
+            status = survivorship(current.get((pk, item.key)), item, actor)
+            if status == UNCHANGED:
+                outcomes[item.key] = AttributeOutcome(UNCHANGED)
+                continue
+            rows.append({
+                "party_pk": pk, "attribute_key": item.key, "value": item.value, "channel": provenance.channel,
+                "process": provenance.process if item.level == provenance.level else "declared",
+                "level": item.level, "author_type": actor.type, "author_id": actor.id,
+                "document_id": provenance.document_id, "recorded_at": now, "was_golden": status == UPDATED,
+            })
+            if status == KEPT_LOWER_LEVEL:
+                outcomes[item.key] = _kept_lower(current[pk, item.key][1])
+                continue
+            lookup = "" if item.value is None else definitions.get(item.key).lookup_key(item.value)
+            moves[pk, item.key] = (len(rows) - 1, lookup)
+            current[pk, item.key] = (item.value, item.level)
+            if item.value is None:
+                golden[pk].pop(item.key, None)
+            else:
+                golden[pk][item.key] = item.value
+            outcomes[item.key] = AttributeOutcome(UPDATED)
+            changed_pks.add(pk)
+        results.append(outcomes)
+    value_pks = insert_returning_pks(connection, AttributeValue.__table__, rows)
+    table = GoldenValue.__table__
+    pointers = [{"b_party": pk, "b_key": key, "b_value": value_pks[index], "b_lookup": lookup}
+                for (pk, key), (index, lookup) in moves.items()]
+    moved = [pointer for pointer in pointers if (pointer["b_party"], pointer["b_key"]) in stored]
+    if moved:
+        connection.execute(update(table).where(table.c.party_pk == bindparam("b_party"),
+                                               table.c.attribute_key == bindparam("b_key"))
+                           .values(value_pk=bindparam("b_value"), lookup=bindparam("b_lookup")), moved)
+    insert_rows(connection, table, [
+        {"party_pk": pointer["b_party"], "attribute_key": pointer["b_key"], "value_pk": pointer["b_value"],
+         "lookup": pointer["b_lookup"]} for pointer in pointers if (pointer["b_party"], pointer["b_key"]) not in stored])
+    return results, {pk: golden[pk] for pk in sorted(changed_pks)}
