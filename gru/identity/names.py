@@ -34,6 +34,8 @@ LEGAL_FORMS = frozenset({
     "selarl", "selas", "sem", "spl", "ei", "eirl", "micro", "entreprise", "ets", "etablissements",
     "etablissement", "societe", "ste", "cie", "compagnie", "association", "asso", "assoc", "loi", "1901",
     "federation", "groupement", "syndicat", "cooperative", "holding", "group", "groupe", "ltd", "inc",
+    # households are named "Foyer Tein", "Famille Gope": the word says nothing of which one
+    "foyer", "famille", "menage",
 })
 _ORG_STOPWORDS = frozenset({"et", "and", "of", "the", "a", "au", "aux", "en", "pour", "sur"}) | PARTICLES
 _LIGATURES = {"œ": "oe", "æ": "ae", "ß": "ss", "ø": "o", "đ": "d", "ł": "l", "ı": "i"}

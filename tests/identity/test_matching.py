@@ -138,6 +138,13 @@ def test_organisations_match_by_identifier_first():
     assert matching.compare_organisations(left, profile_of("company", {"legal_name": "Dumbea Froid SAS"})).decision == "possible"
 
 
+def test_two_households_of_one_building_are_not_alike_for_the_word_foyer():
+    address = {"lines": ["12 rue Jules Ferry"], "postal_code": "98800", "commune_insee": "98818", "country": "NC"}
+    tein = profile_of("household", {"name": "Foyer Tein", "postal_address": address})
+    assert matching.compare_organisations(tein, profile_of("household", {"name": "Foyer Martin", "postal_address": address})).decision == "none"
+    assert matching.compare_organisations(tein, profile_of("household", {"name": "Famille Tein", "postal_address": address})).decision != "none"
+
+
 @pytest.fixture
 def elise(db_session):
     party = make_party(attributes=ELISE)
