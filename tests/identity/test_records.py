@@ -11,7 +11,6 @@ import pytest
 from sqlalchemy import func, select
 
 from gru.errors import NotFound, ValidationFailed
-from gru.extensions import db
 from gru.identity.models import Party
 from gru.identity.schemas import party_document
 from gru.identity.services import parties as party_service

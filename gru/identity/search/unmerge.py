@@ -86,7 +86,7 @@ def unmerge(merge_id, actor):
     record.unmerged_at, record.unmerged_by = utcnow(), f"{actor.type}:{actor.id}"
     record.unmerge_report = {
         "restored": {name: len(pks) for name, pks in restored.items()},
-        "placed_on_merged": additions.describe(placed),
+        "placed_on_merged": additions.describe_placed(),
         "kept_on_survivor": kept,
         "note": "What was added to the survivor since the merge and is listed in kept_on_survivor could not be "
                 "told apart (added by an agent, a link or an identifier, or an application that knew both parties "
@@ -150,7 +150,8 @@ class _Additions:
                 "cross_references": [item.pk for item in references],
                 "documents": [row.pk for row in documents]}
 
-    def describe(self, placed):
+    def describe_placed(self):
+        """What :meth:`placed_on_merged` placed, named for the report."""
         return {
             "attribute_values": sorted({value.attribute_key for value in self._placed["attribute_values"]}),
             "cross_references": [f"{item.application_code}:{item.local_id}" for item in self._placed["cross_references"]],
