@@ -41,6 +41,8 @@ from gru.identity.search.service import expand, match
 from gru.identity.search.sql import among
 
 CHUNK = 20000
+#: index fields holding a person's name tokens (those of the profile's ``tokens``)
+NAME_TOKEN_FIELDS = ("family_name", "usage_name", "given_names")
 #: a home held by more parties than this is an institution or a domiciliation address (a
 #: CCAS receives the mail of hundreds of people): no household, it makes no candidates
 HOUSEHOLD = 20
@@ -80,20 +82,30 @@ def match_many(kind, attribute_sets, exclude_pks=None, limit=10, are_profiles=Fa
         record_keys.append(keys)
         all_keys |= keys
     holders = _holders(sorted(all_keys))
-    candidate_sets = []
+    term_sets = [{term for word in families + given for term in expanded.get(word, {word: None})}
+                 for families, given in parts]
+    candidate_sets, by_date_only = [], []
     for index, keys in enumerate(record_keys):
-        pks = set()
+        pks, dated = set(), set()
         for key in keys:
             held = holders.get(key, set())
-            if not (key.startswith("a:") and len(held) > HOUSEHOLD):  # a:... is a home (address_token)
+            if key.startswith("d"):  # a birth date (birth_date_token): namesakes or not
+                dated |= held
+            elif not (key.startswith("a:") and len(held) > HOUSEHOLD):  # a:... is a home (address_token)
                 pks |= held
         if exclude_pks:
             pks.discard(exclude_pks[index])
+            dated.discard(exclude_pks[index])
         candidate_sets.append(pks)
+        by_date_only.append(dated - pks)
+    # Holders of the birth date only are compared when they share a name term: their
+    # names are read from the token table (plain rows) before any profile is decoded.
+    names_of = _name_tokens(sorted(set().union(*by_date_only)) if by_date_only else [])
+    for pks, dated, terms in zip(candidate_sets, by_date_only, term_sets):
+        pks.update(pk for pk in dated if terms & names_of.get(pk, set()))
     entries = _profiles(sorted(set().union(*candidate_sets)) if candidate_sets else [])
     results = []
-    for profile, (families, given), pks in zip(profiles, parts, candidate_sets):
-        terms = {term for word in families + given for term in expanded.get(word, {word: None})}
+    for profile, (families, given), pks, terms in zip(profiles, parts, candidate_sets, term_sets):
         found = []
         for pk in pks:
             other = entries.get(pk)
@@ -138,6 +150,18 @@ def _holders(keys):
                 select(PartySearchToken.token, PartySearchToken.party_pk).where(condition)):
             holders.setdefault(token, set()).add(party_pk)
     return holders
+
+
+def _name_tokens(pks):
+    """``{party_pk: {name token}}`` of persons ``pks`` (what their profile's ``tokens`` hold)."""
+    tokens = {}
+    for start in range(0, len(pks), CHUNK):
+        for party_pk, token in db.session.execute(
+                select(PartySearchToken.party_pk, PartySearchToken.token)
+                .where(among(PartySearchToken.party_pk, pks[start:start + CHUNK]),
+                       PartySearchToken.field.in_(NAME_TOKEN_FIELDS))):
+            tokens.setdefault(party_pk, set()).add(token)
+    return tokens
 
 
 def _profiles(pks):
