@@ -67,13 +67,7 @@ def match_many(kind, attribute_sets, exclude_pks=None, limit=10, are_profiles=Fa
     expanded = expand(words) if words else {}
     record_keys, all_keys = [], set()
     for profile, (families, given) in zip(profiles, parts):
-        keys = set()
-        if profile.get("birth_date"):
-            keys.add(birth_date_token(profile["birth_date"]))
-        if profile.get("social_security_number"):
-            keys.add(social_security_token(profile["social_security_number"]))
-        if address_token(profile.get("address")):
-            keys.add(address_token(profile["address"]))
+        keys = _identity_keys(profile)
         if given:
             first = given[0]
             for family in families:
@@ -85,11 +79,12 @@ def match_many(kind, attribute_sets, exclude_pks=None, limit=10, are_profiles=Fa
     term_sets = [{term for word in families + given for term in expanded.get(word, {word: None})}
                  for families, given in parts]
     candidate_sets, by_date_only = [], []
-    for index, keys in enumerate(record_keys):
+    for index, (profile, keys) in enumerate(zip(profiles, record_keys)):
         pks, dated = set(), set()
+        date_key = birth_date_token(profile["birth_date"]) if profile.get("birth_date") else None
         for key in keys:
             held = holders.get(key, set())
-            if key.startswith("d"):  # a birth date (birth_date_token): namesakes or not
+            if key == date_key:  # namesakes or not
                 dated |= held
             elif not (key.startswith("a:") and len(held) > HOUSEHOLD):  # a:... is a home (address_token)
                 pks |= held
@@ -218,10 +213,18 @@ def _own_keys(kind, profile):
         for family in families:
             keys.update(pair_token(left, given[0]) for left in names.deletion_keys(family))
             keys.update(pair_token(family, right) for right in names.deletion_keys(given[0]))
+    return keys | _identity_keys(profile)
+
+
+def _identity_keys(profile):
+    """The blocking keys of a person that are not names: the birth date, the
+    social-security number and the home, those the profile has."""
+    keys = set()
     if profile.get("birth_date"):
         keys.add(birth_date_token(profile["birth_date"]))
     if profile.get("social_security_number"):
         keys.add(social_security_token(profile["social_security_number"]))
-    if address_token(profile.get("address")):
-        keys.add(address_token(profile["address"]))
+    home = address_token(profile.get("address"))
+    if home:
+        keys.add(home)
     return keys
