@@ -5,7 +5,7 @@ undoing for supervisors (issue 6). Each view loads, calls one service, journals 
 from flask import g, redirect, render_template, request, url_for
 
 from gru.extensions import db
-from gru.identity.search import duplicates, merge, unmerge
+from gru.identity.search import disclosure, duplicates, merge, unmerge
 from gru.rest import access
 from gru.web import forms
 from gru.web.blueprint import blp, message_page, requires
@@ -101,7 +101,7 @@ def merge_pair(suspicion_id):
     merged_id = next(party_id for party_id in parties if party_id != survivor_id)
     record = merge.merge(parties[survivor_id].id, parties[merged_id].id, access.current_actor(),
                          suspicion_id=suspicion.id)
-    access.journal("identity:party:merge", [(parties[survivor_id].id, []), (parties[merged_id].id, [])])
+    disclosure.journal_merge("identity:party:merge", merge.merge_document(record))
     db.session.commit()
     return redirect(url_for("web.merge_record", merge_id=record.id))
 
@@ -119,7 +119,7 @@ def merge_record(merge_id):
     contract = open_desk()
     record = merge.get_merge(merge_id)
     document = merge.merge_document(record)
-    access.journal("identity:merge:read", [(document["survivor_id"], []), (document["merged_id"], [])])
+    disclosure.journal_merge("identity:merge:read", document)
     db.session.commit()
     return _page("merge.html", contract, merge=document, moved_labels=MOVED_LABELS,
                  is_supervisor=g.agent.role == "supervisor")
@@ -131,6 +131,6 @@ def unmerge_record(merge_id):
     """Annuler la fusion (supervisors): both parties as they were."""
     open_desk()
     document = merge.merge_document(unmerge.unmerge(merge_id, access.current_actor()))
-    access.journal("identity:party:unmerge", [(document["survivor_id"], []), (document["merged_id"], [])])
+    disclosure.journal_merge("identity:party:unmerge", document)
     db.session.commit()
     return redirect(url_for("web.merge_record", merge_id=merge_id))

@@ -163,7 +163,7 @@ def merge_parties(payload):
     record = merge.merge(payload["survivor_id"], payload["merged_id"], current_actor(), payload.get("reason"),
                          payload.get("suspicion_id"))
     document = merge.merge_document(record)
-    access.journal("identity:party:merge", [(document["survivor_id"], []), (document["merged_id"], [])])
+    disclosure.journal_merge("identity:party:merge", document)
     db.session.commit()
     return document
 
@@ -176,7 +176,7 @@ def merge_parties(payload):
 def get_merge(merge_id):
     """What a merge moved, and the report of its undoing."""
     document = merge.merge_document(merge.get_merge(merge_id))
-    access.journal("identity:merge:read", [(document["survivor_id"], []), (document["merged_id"], [])])
+    disclosure.journal_merge("identity:merge:read", document)
     db.session.commit()
     return document
 
@@ -190,7 +190,7 @@ def get_merge(merge_id):
 def unmerge_parties(merge_id):
     """Undo a merge: both parties as they were; the report names what stayed on the survivor."""
     document = merge.merge_document(unmerge.unmerge(merge_id, current_actor()))
-    access.journal("identity:party:unmerge", [(document["survivor_id"], []), (document["merged_id"], [])])
+    disclosure.journal_merge("identity:party:unmerge", document)
     db.session.commit()
     return document
 

@@ -19,6 +19,14 @@ CASE_REF = click.option("--case-ref", help="Case reference of the procedure (jou
 AS_JSON = click.option("--json", "as_json", is_flag=True, help="Print the answer as the API gives it (JSON).")
 
 
+def agent_options(command):
+    """``--agent``, ``--purpose``, ``--case-ref`` and ``--json``: what every command acting
+    as an agent takes (in that order in its help)."""
+    for option in (AS_JSON, CASE_REF, PURPOSE, AGENT):
+        command = option(command)
+    return command
+
+
 @click.group("search")
 def search_group():
     """Search index, duplicate detection, search and match."""
@@ -57,10 +65,7 @@ def detect_command(limit):
 @click.option("--kind", type=click.Choice(("person", "household", "association", "company")))
 @click.option("--commune", help="INSEE code of the birth place or address commune: ranks, does not filter.")
 @click.option("--limit", default=10, show_default=True, type=click.IntRange(1, 50))
-@AGENT
-@PURPOSE
-@CASE_REF
-@AS_JSON
+@agent_options
 @with_appcontext
 @one_line_errors
 def find_command(query, birth_date, kind, commune, limit, agent_login, purpose, case_ref, as_json):
@@ -103,10 +108,7 @@ def find_command(query, birth_date, kind, commune, limit, agent_login, purpose, 
 @click.option("-a", "--attribute", "pairs", multiple=True, required=True, metavar="KEY=VALUE",
               help="An attribute of the identity (repeat); a value starting with { is read as JSON.")
 @click.option("--limit", default=10, show_default=True, type=click.IntRange(1, 50))
-@AGENT
-@PURPOSE
-@CASE_REF
-@AS_JSON
+@agent_options
 @with_appcontext
 @one_line_errors
 def match_command(kind, pairs, limit, agent_login, purpose, case_ref, as_json):

@@ -68,3 +68,9 @@ def visible_suspicions(suspicions):
     kinds = set(g.caller.contract.party_kinds)
     return [suspicion_document(item) for item in suspicions
             if all(party.kind in kinds for party in duplicates.parties_of(item))]
+
+
+def journal_merge(action, document):
+    """One journal entry for each party of a merge document (:func:`gru.identity.search.merge.merge_document`):
+    a merge, its reading or its undoing touches both, and discloses no attribute."""
+    access.journal(action, [(document["survivor_id"], []), (document["merged_id"], [])])

@@ -11,7 +11,7 @@ import click
 from flask.cli import with_appcontext
 
 from gru.cli_support import act_as_agent, one_line_errors, require_role
-from gru.identity.search.cli import AGENT, AS_JSON, CASE_REF, PURPOSE, party_line
+from gru.identity.search.cli import agent_options, party_line
 
 DESK_ROLES = ("agent", "supervisor")
 
@@ -44,10 +44,7 @@ def _shown(value):
 @duplicates_group.command("list")
 @click.option("--status", default="open", show_default=True, type=click.Choice(("open", "not_duplicate", "merged")))
 @click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 500))
-@AGENT
-@PURPOSE
-@CASE_REF
-@AS_JSON
+@agent_options
 @with_appcontext
 @one_line_errors
 def list_command(status, limit, agent_login, purpose, case_ref, as_json):
@@ -72,10 +69,7 @@ def _suspicion_command(name, action, help_text):
 
     @duplicates_group.command(name, help=help_text)
     @click.argument("suspicion_id", type=click.UUID)
-    @AGENT
-    @PURPOSE
-    @CASE_REF
-    @AS_JSON
+    @agent_options
     @with_appcontext
     @one_line_errors
     def command(suspicion_id, agent_login, purpose, case_ref, as_json):
@@ -128,21 +122,18 @@ not_duplicate_command = _suspicion_command(
 @click.argument("merged_id", type=click.UUID)
 @click.option("--suspicion", "suspicion_id", type=click.UUID, help="The suspicion this merge settles.")
 @click.option("--reason", help="Why (kept with the merge).")
-@AGENT
-@PURPOSE
-@CASE_REF
-@AS_JSON
+@agent_options
 @with_appcontext
 @one_line_errors
 def merge_command(survivor_id, merged_id, suspicion_id, reason, agent_login, purpose, case_ref, as_json):
     """Merge MERGED_ID into SURVIVOR_ID (supervisors): nothing is lost; prints the merge id."""
     from gru.extensions import db
-    from gru.identity.search import merge
+    from gru.identity.search import disclosure, merge
     from gru.rest import access
 
     require_role(act_as_agent(agent_login, purpose, case_ref), "supervisor")
     document = merge.merge_document(merge.merge(survivor_id, merged_id, access.current_actor(), reason, suspicion_id))
-    access.journal("identity:party:merge", [(document["survivor_id"], []), (document["merged_id"], [])])
+    disclosure.journal_merge("identity:party:merge", document)
     db.session.commit()
     if as_json:
         return _echo_json(document)
@@ -153,21 +144,18 @@ def merge_command(survivor_id, merged_id, suspicion_id, reason, agent_login, pur
 
 @duplicates_group.command("unmerge")
 @click.argument("merge_id", type=click.UUID)
-@AGENT
-@PURPOSE
-@CASE_REF
-@AS_JSON
+@agent_options
 @with_appcontext
 @one_line_errors
 def unmerge_command(merge_id, agent_login, purpose, case_ref, as_json):
     """Undo a merge (supervisors): both parties as they were; says what it could not tell."""
     from gru.extensions import db
-    from gru.identity.search import merge, unmerge
+    from gru.identity.search import disclosure, merge, unmerge
     from gru.rest import access
 
     require_role(act_as_agent(agent_login, purpose, case_ref), "supervisor")
     document = merge.merge_document(unmerge.unmerge(merge_id, access.current_actor()))
-    access.journal("identity:party:unmerge", [(document["survivor_id"], []), (document["merged_id"], [])])
+    disclosure.journal_merge("identity:party:unmerge", document)
     db.session.commit()
     if as_json:
         return _echo_json(document)
