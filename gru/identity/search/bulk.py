@@ -4,16 +4,28 @@ Searching one person at a time costs three statements and a hundred comparisons;
 import of a million lines cannot afford that. Here a batch of persons is blocked with
 selective keys only, looked up together:
 
-- the birth date (``dYYYYMMDD``): about 30 persons per date in a million;
-- the pairs (family-name token, first given name) in either order (``p:a:b``), one
-  part at a time expanded to the vocabulary terms one edit away: namesakes only, and it
-  survives a wrong birth date, swapped names and a typo in one of the names. (Both parts
-  at once, the product of the two expansions, grew with the vocabulary, and the
-  vocabulary grows with every misspelling imported: at 80,000 persons it made the
-  matching of an import batch half of its time and still growing.)
-- the social-security number (``ssn:NUMBER``), when the person has one, and the home
-  (postal code, street number, first letters of the street's name; :func:`address_token`): they
-  survive names and a birth date all wrong.
+- the birth date with each name term, expanded to the vocabulary terms one edit away
+  (``n:19750312:martin``, :func:`dated_name_token`): persons born that day who share a
+  name, a maiden name or another given name notwithstanding. (The birth date alone holds
+  about 30 persons a day in a million; fetching them with their names to keep those
+  sharing one cost half a second for 1,000 records.)
+- the pairs (family-name token, first given name) in either order, one part at a time
+  expanded to the vocabulary terms one edit away, with the birth year or with the day
+  and month (``q:y1975:a:b``, ``q:m0312:a:b``; :func:`dated_pair_tokens`): namesakes
+  whose birth date agrees, is one digit off, has day and month swapped or is unknown,
+  and it survives swapped names and a typo in one of the names. (Both parts at once,
+  the product of the two expansions, grew with the vocabulary, and the vocabulary grows
+  with every misspelling imported: at 80,000 persons it made the matching of an import
+  batch half of its time and still growing.) Namesakes born on another date are left
+  out: at 1,000,000 persons they were 96 % of the candidates these keys brought, and
+  :mod:`gru.identity.matching` can only call them ``possible`` with a social-security
+  number, an e-mail or a phone in common, which are keys of their own. A person
+  without a birth date is looked up under the plain pairs (``p:a:b``): every namesake.
+- the social-security number (``ssn:NUMBER``), the e-mail (``e:``) and phones (``t:``),
+  when the person has them, and the home (postal code, street number, first letters of
+  the street's name; :func:`address_token`): they survive names and a birth date all
+  wrong. A home, an e-mail or a phone held by more than :data:`HOUSEHOLD` parties is an
+  institution's, and brings no candidates.
 
 The few candidates of each record are then compared by :mod:`gru.identity.matching`,
 the same comparison and thresholds as everywhere else. A person whose birth date is
@@ -32,7 +44,11 @@ from gru.identity.search.index import (
     IDENTIFIER_KEYS,
     address_token,
     birth_date_token,
+    dated_name_token,
+    dated_pair_tokens,
+    email_token,
     pair_token,
+    phone_token,
     profile_of,
     social_security_token,
 )
@@ -47,6 +63,9 @@ NAME_TOKEN_FIELDS = ("family_name", "usage_name", "given_names")
 #: CCAS receives the mail of hundreds of people): no household, it makes no candidates
 HOUSEHOLD = 20
 _SEPARATOR = "\x1f"  # ASCII unit separator
+#: keys that many parties may share: a home (:func:`address_token`), an e-mail or a phone
+#: (a household's, or an institution's); held by more than :data:`HOUSEHOLD`, no candidates
+_SHARED_KEYS = ("a:", "e:", "t:")
 
 
 def match_many(kind, attribute_sets, exclude_pks=None, limit=10, are_profiles=False):
@@ -65,39 +84,24 @@ def match_many(kind, attribute_sets, exclude_pks=None, limit=10, are_profiles=Fa
     parts = [_name_parts(profile) for profile in profiles]
     words = sorted({word for families, given in parts for word in families + given})
     expanded = expand(words) if words else {}
+    term_sets = [{term for word in families + given for term in expanded.get(word, {word: None})}
+                 for families, given in parts]
     record_keys, all_keys = [], set()
-    for profile, (families, given) in zip(profiles, parts):
-        keys = _identity_keys(profile)
-        if given:
-            first = given[0]
-            for family in families:
-                keys.update(pair_token(left, first) for left in expanded.get(family, (family,)))
-                keys.update(pair_token(family, right) for right in expanded.get(first, (first,)))
+    for profile, (families, given), terms in zip(profiles, parts, term_sets):
+        keys = _hub_keys(profile, families, given, expanded, terms)
         record_keys.append(keys)
         all_keys |= keys
     holders = _holders(sorted(all_keys))
-    term_sets = [{term for word in families + given for term in expanded.get(word, {word: None})}
-                 for families, given in parts]
-    candidate_sets, by_date_only = [], []
-    for index, (profile, keys) in enumerate(zip(profiles, record_keys)):
-        pks, dated = set(), set()
-        date_key = birth_date_token(profile["birth_date"]) if profile.get("birth_date") else None
+    candidate_sets = []
+    for index, keys in enumerate(record_keys):
+        pks = set()
         for key in keys:
-            held = holders.get(key, set())
-            if key == date_key:  # namesakes or not
-                dated |= held
-            elif not (key.startswith("a:") and len(held) > HOUSEHOLD):  # a:... is a home (address_token)
-                pks |= held
+            held = holders.get(key, ())
+            if not (key[:2] in _SHARED_KEYS and len(held) > HOUSEHOLD):
+                pks.update(held)
         if exclude_pks:
             pks.discard(exclude_pks[index])
-            dated.discard(exclude_pks[index])
         candidate_sets.append(pks)
-        by_date_only.append(dated - pks)
-    # Holders of the birth date only are compared when they share a name term: their
-    # names are read from the token table (plain rows) before any profile is decoded.
-    names_of = _name_tokens(sorted(set().union(*by_date_only)) if by_date_only else [])
-    for pks, dated, terms in zip(candidate_sets, by_date_only, term_sets):
-        pks.update(pk for pk in dated if terms & names_of.get(pk, set()))
     entries = _profiles(sorted(set().union(*candidate_sets)) if candidate_sets else [])
     results = []
     for profile, (families, given), pks, terms in zip(profiles, parts, candidate_sets, term_sets):
@@ -115,6 +119,49 @@ def match_many(kind, attribute_sets, exclude_pks=None, limit=10, are_profiles=Fa
         found.sort(key=lambda item: (-item[1].weight, item[0]))
         results.append(found[:limit])
     return results
+
+
+def _hub_keys(profile, families, given, expanded, terms):
+    """The keys under which a person finds its candidates in the index: identifiers and
+    contacts; the persons born the same day who share a name term (``n:``); the
+    namesakes of a compatible birth date (``q:``, :func:`_dated`)."""
+    keys = _contact_keys(profile)
+    if profile.get("social_security_number"):
+        keys.add(social_security_token(profile["social_security_number"]))
+    home = address_token(profile.get("address"))
+    if home:
+        keys.add(home)
+    if profile.get("birth_date"):
+        keys.update(dated_name_token(profile["birth_date"], term) for term in terms)
+    if given:
+        first = given[0]
+        pairs = set()
+        for family in families:
+            pairs.update(pair_token(left, first) for left in expanded.get(family, (family,)))
+            pairs.update(pair_token(family, right) for right in expanded.get(first, (first,)))
+        keys |= _dated(pairs, profile.get("birth_date"))
+    return keys
+
+
+def _dated(pairs, birth_date):
+    """The keys under which ``pairs`` (:func:`pair_token`) find namesakes worth comparing
+    with a person born on ``birth_date``: those of a compatible birth date, and those
+    with none (:func:`dated_pair_tokens`); every namesake, whatever their birth date,
+    when the person has none."""
+    if not birth_date:
+        return set(pairs)
+    keys = set()
+    for pair in pairs:
+        keys.update(dated_pair_tokens(pair, birth_date))
+        keys.update(dated_pair_tokens(pair, None))
+    return keys
+
+
+def _contact_keys(profile):
+    keys = {phone_token(phone) for phone in profile.get("phones", ())}
+    if profile.get("email"):
+        keys.add(email_token(profile["email"]))
+    return keys
 
 
 def _same_key(profile, other, holders):
@@ -147,18 +194,6 @@ def _holders(keys):
     return holders
 
 
-def _name_tokens(pks):
-    """``{party_pk: {name token}}`` of persons ``pks`` (what their profile's ``tokens`` hold)."""
-    tokens = {}
-    for start in range(0, len(pks), CHUNK):
-        for party_pk, token in db.session.execute(
-                select(PartySearchToken.party_pk, PartySearchToken.token)
-                .where(among(PartySearchToken.party_pk, pks[start:start + CHUNK]),
-                       PartySearchToken.field.in_(NAME_TOKEN_FIELDS))):
-            tokens.setdefault(party_pk, set()).add(token)
-    return tokens
-
-
 def _profiles(pks):
     profiles = {}
     for start in range(0, len(pks), CHUNK):
@@ -187,8 +222,8 @@ def match_within(kind, profiles):
         found, seen = [], set()
         for key in _own_keys(kind, profile):
             block = blocks.setdefault(key, [])
-            if key.startswith("a:") and len(block) >= HOUSEHOLD:
-                continue  # a domiciliation address, not a household (as in match_many)
+            if key[:2] in _SHARED_KEYS and len(block) >= HOUSEHOLD:
+                continue  # a domiciliation address or a switchboard, not a household (as in match_many)
             for other in block:
                 if other not in seen:
                     seen.add(other)
@@ -213,7 +248,7 @@ def _own_keys(kind, profile):
         for family in families:
             keys.update(pair_token(left, given[0]) for left in names.deletion_keys(family))
             keys.update(pair_token(family, right) for right in names.deletion_keys(given[0]))
-    return keys | _identity_keys(profile)
+    return keys | _identity_keys(profile) | _contact_keys(profile)
 
 
 def _identity_keys(profile):

@@ -32,7 +32,7 @@ NAME_FIELDS = {"family_name": "family_name", "usage_name": "usage_name", "given_
 ORGANISATION_KINDS = ("association", "company", "household")
 IDENTIFIER_KEYS = ("siren", "siret", "ridet", "rna")
 #: index fields whose tokens are blocking keys (whole values), not words of the vocabulary
-KEY_FIELDS = ("birth_date", "pair", "ssn", "address")
+KEY_FIELDS = ("birth_date", "pair", "dated_pair", "dated_name", "ssn", "address", "email", "phone")
 
 
 def birth_date_token(birth_date):
@@ -69,6 +69,36 @@ def pair_token(family, given):
     of bulk matching (:mod:`gru.identity.search.bulk`), swapped names included."""
     first, second = sorted((family, given))
     return f"p:{first}:{second}"[:MAX_TOKEN]
+
+
+def dated_pair_tokens(pair, birth_date):
+    """The keys of bulk matching for a person with birth date ``birth_date`` (or None)
+    holding the (family name, first given name) key ``pair`` (:func:`pair_token`): the
+    pair with the birth year (``q:y1975:...``) and with the day and month
+    (``q:m0312:...``); ``q:-:...`` without a birth date. A birth date one digit off,
+    or with day and month swapped, keeps one of the two, and so does one with an
+    unknown day or month; a namesake born on another date shares neither, and it could
+    never reach ``possible`` but through a social-security number, an e-mail or a phone,
+    which are keys of their own (:mod:`gru.identity.search.bulk`)."""
+    names_part = pair[2:]
+    if not birth_date:
+        return [f"q:-:{names_part}"[:MAX_TOKEN]]
+    year, month, day = birth_date.split("-")
+    return [f"q:y{year}:{names_part}"[:MAX_TOKEN], f"q:m{month}{day}:{names_part}"[:MAX_TOKEN]]
+
+
+def dated_name_token(birth_date, token):
+    """A name token with the birth date (``n:19750312:martin``): the persons born that
+    day who share a name, the maiden name or another given name notwithstanding."""
+    return f"n:{birth_date.replace('-', '')}:{token}"[:MAX_TOKEN]
+
+
+def email_token(email):
+    return f"e:{email}"[:MAX_TOKEN]
+
+
+def phone_token(phone):
+    return f"t:{phone}"[:MAX_TOKEN]
 
 
 def profile_of(kind, attributes):
@@ -114,6 +144,8 @@ def tokens_of(kind, profile):
             rows.extend((field, token[:MAX_TOKEN]) for token in names.name_tokens(profile.get(key)))
         if profile.get("birth_date"):
             rows.append(("birth_date", birth_date_token(profile["birth_date"])))
+            rows.extend(("dated_name", dated_name_token(profile["birth_date"], token)) for field, token in list(rows)
+                        if field in NAME_FIELDS)
         if profile.get("social_security_number"):
             rows.append(("ssn", social_security_token(profile["social_security_number"])))
         if address_token(profile.get("address")):
@@ -121,7 +153,13 @@ def tokens_of(kind, profile):
         given = names.name_tokens(profile.get("given"), glue_whole=False)
         if given:
             families = names.name_tokens(profile.get("family")) + names.name_tokens(profile.get("usage"))
-            rows.extend(("pair", pair_token(family, given[0])) for family in families)
+            for family in families:
+                pair = pair_token(family, given[0])
+                rows.append(("pair", pair))
+                rows.extend(("dated_pair", token) for token in dated_pair_tokens(pair, profile.get("birth_date")))
+        if profile.get("email"):
+            rows.append(("email", email_token(profile["email"])))
+        rows.extend(("phone", phone_token(phone)) for phone in profile.get("phones", ()))
     else:
         rows.extend(("name", token[:MAX_TOKEN]) for token in names.organisation_tokens(profile.get("name")))
     return list(dict.fromkeys(rows))
