@@ -31,12 +31,10 @@ The few candidates of each record are then compared by :mod:`gru.identity.matchi
 the same comparison and thresholds as everywhere else. A person whose birth date is
 wrong and whose two names are both misspelt is not found here.
 
-On PostgreSQL the keys go to the database as one text parameter split there
-(``string_to_array``): psycopg dumps a list parameter item by item in Python, which
-cost more than the look-up itself for the tens of thousands of keys of a batch.
+The keys of a batch are looked up in one statement, as one text parameter split and
+joined to the index on PostgreSQL (:func:`gru.identity.search.sql.select_among`).
 """
 
-from sqlalchemy import Text, any_, bindparam, func, select
 
 from gru.extensions import db
 from gru.identity import matching, names
@@ -54,7 +52,7 @@ from gru.identity.search.index import (
 )
 from gru.identity.search.models import PartySearchEntry, PartySearchToken
 from gru.identity.search.service import expand, match
-from gru.identity.search.sql import among
+from gru.identity.search.sql import select_among
 
 CHUNK = 20000
 #: index fields holding a person's name tokens (those of the profile's ``tokens``)
@@ -62,7 +60,6 @@ NAME_TOKEN_FIELDS = ("family_name", "usage_name", "given_names")
 #: a home held by more parties than this is an institution or a domiciliation address (a
 #: CCAS receives the mail of hundreds of people): no household, it makes no candidates
 HOUSEHOLD = 20
-_SEPARATOR = "\x1f"  # ASCII unit separator
 #: keys that many parties may share: a home (:func:`address_token`), an e-mail or a phone
 #: (a household's, or an institution's); held by more than :data:`HOUSEHOLD`, no candidates
 _SHARED_KEYS = ("a:", "e:", "t:")
@@ -180,16 +177,9 @@ def _name_parts(profile):
 
 def _holders(keys):
     holders = {}
-    is_postgresql = db.session.get_bind().dialect.name == "postgresql"
     for start in range(0, len(keys), CHUNK):
-        chunk = keys[start:start + CHUNK]
-        if is_postgresql:  # tokens are folded letters, digits and ":": never the separator
-            condition = PartySearchToken.token == any_(func.string_to_array(
-                bindparam(None, _SEPARATOR.join(chunk), type_=Text), _SEPARATOR))
-        else:
-            condition = among(PartySearchToken.token, chunk)
-        for token, party_pk in db.session.execute(
-                select(PartySearchToken.token, PartySearchToken.party_pk).where(condition)):
+        for token, party_pk in db.session.execute(select_among(
+                (PartySearchToken.token, PartySearchToken.party_pk), PartySearchToken.token, keys[start:start + CHUNK])):
             holders.setdefault(token, set()).add(party_pk)
     return holders
 
@@ -198,8 +188,8 @@ def _profiles(pks):
     profiles = {}
     for start in range(0, len(pks), CHUNK):
         profiles.update(db.session.execute(
-            select(PartySearchEntry.party_pk, PartySearchEntry.profile)
-            .where(among(PartySearchEntry.party_pk, pks[start:start + CHUNK]), PartySearchEntry.kind == "person")).all())
+            select_among((PartySearchEntry.party_pk, PartySearchEntry.profile), PartySearchEntry.party_pk,
+                         pks[start:start + CHUNK]).where(PartySearchEntry.kind == "person")).all())
     return profiles
 
 

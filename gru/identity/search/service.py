@@ -32,7 +32,7 @@ from gru.identity.search.index import (
     tokens_of,
 )
 from gru.identity.search.models import PartySearchEntry, PartySearchToken, SearchTermKey
-from gru.identity.search.sql import among_bound, dialect_name
+from gru.identity.search.sql import among_bound, dialect_name, select_among
 from gru.identity.validators import birth_date as validate_birth_date
 
 CANDIDATES = 200
@@ -59,6 +59,10 @@ class Hit:
     reasons: list
 
 
+#: deletion keys of a search (a few words): one prepared statement; more, those of a batch
+_FEW_KEYS = 500
+
+
 def expand(tokens):
     """``{query token: {term: "exact" | "typo"}}``: the known terms at most one edit away."""
     expanded = {token: {token: "exact"} for token in tokens}
@@ -69,7 +73,10 @@ def expand(tokens):
                 keys.setdefault(key, set()).add(token)
     if not keys:
         return expanded
-    rows = db.session.execute(_terms_statement(dialect_name()), {"keys": sorted(keys)}).all()
+    if len(keys) > _FEW_KEYS:  # a batch of bulk matching
+        rows = db.session.execute(select_among((SearchTermKey.key, SearchTermKey.term), SearchTermKey.key, sorted(keys)))
+    else:
+        rows = db.session.execute(_terms_statement(dialect_name()), {"keys": sorted(keys)}).all()
     for key, term in rows:
         for token in keys[key]:
             if term != token and OSA.distance(token, term) <= 1:

@@ -10,7 +10,7 @@ SQLAlchemy than SQLite spends running it).
 """
 
 
-from sqlalchemy import any_, bindparam
+from sqlalchemy import String, Text, any_, bindparam, cast, func, select
 from sqlalchemy.dialects.postgresql import ARRAY
 
 from gru.extensions import db
@@ -32,8 +32,28 @@ def among_bound(column, name, dialect_name):
     return column.in_(bindparam(name, expanding=True))
 
 
+#: ASCII unit separator: never in a folded token, an e-mail, a phone or a number
+_SEPARATOR = "\x1f"
+
+
+def select_among(columns, column, values):
+    """``SELECT columns ... WHERE column IN values``, for thousands of values (bulk
+    matching). On PostgreSQL the values go as one text parameter, split, unnested and
+    joined to the table: a nested loop of index look-ups. With ``= ANY(array)`` the
+    planner, which guesses about 180 rows a value for a column as skewed as the index
+    tokens ("jean" is in every tenth row, a dated key in one), chose to read the whole
+    table: 1.3 s instead of 0.08 s for 20,000 keys in a 13-million-row index. (psycopg
+    would also dump a list parameter item by item in Python.)"""
+    if dialect_name() != "postgresql":
+        return select(*columns).where(column.in_(list(values)))
+    wanted = func.unnest(func.string_to_array(bindparam(None, _SEPARATOR.join(map(str, values)), type_=Text),
+                                              _SEPARATOR)).table_valued("value").render_derived("wanted")
+    value = wanted.c.value if isinstance(column.type, String) else cast(wanted.c.value, column.type)
+    return select(*columns).join_from(wanted, column.table, column == value)
+
+
 def dialect_name():
     return db.session.get_bind().dialect.name
 
 
-__all__ = ["among", "among_bound", "dialect_name"]
+__all__ = ["among", "among_bound", "dialect_name", "select_among"]
