@@ -111,8 +111,18 @@ def visible_history(entries):
             continue
         if entry["subject"] == "xref" and g.caller.type == "application" and entry["key"] != g.caller.id:
             continue
+        if entry["subject"] == "consent" and not _sees_consent(contract, entry["key"]):
+            continue
         visible.append(entry)
     return visible
+
+
+def _sees_consent(contract, key):
+    """A consent's history entry (key ``purpose[@application]``), as the consents API shows it."""
+    if not contract.may_read_consents():
+        return False
+    _, _, application = key.partition("@")
+    return not application or g.caller.type != "application" or application == g.caller.id
 
 
 def changed_keys(outcomes):
