@@ -117,6 +117,13 @@ def visible_history(entries):
     return visible
 
 
+def history_keys(entries):
+    """The journal's keys of history entries shown: attributes and identifiers by key,
+    consents as ``consent:<purpose>[@application]`` (as the consents API journals them)."""
+    keys = {entry["key"] for entry in entries if entry["subject"] in ("attribute", "identifier")}
+    return keys | {f"consent:{entry['key']}" for entry in entries if entry["subject"] == "consent"}
+
+
 def _sees_consent(contract, key):
     """A consent's history entry (key ``purpose[@application]``), as the consents API shows it."""
     if not contract.may_read_consents():

@@ -52,6 +52,7 @@ def test_the_change_history_shows_consents_to_those_who_may_read_them(client, he
     entries = client.get(f"/api/v1/parties/{person.id}/history", headers=headers).get_json()["items"]
     assert [(entry["key"], entry["action"]) for entry in entries if entry["subject"] == "consent"] == [
         ("newsletter", "given")]
+    assert "consent:newsletter" in journal("identity:party:history")[-1].attribute_keys
     blind = make_token("caf", consents=())
     entries = client.get(f"/api/v1/parties/{person.id}/history", headers=blind).get_json()["items"]
     assert [entry for entry in entries if entry["subject"] == "consent"] == []

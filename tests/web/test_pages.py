@@ -104,7 +104,7 @@ def test_search_and_record_pages_are_journaled_as_agent(client, create_person, s
 
     entries = _journal(db_session, actor_type="agent")
     assert [entry.action for entry in entries] == ["identity:party:search", "identity:party:read",
-                                                   "identity:party:history"]
+                                                   "identity:party:history", "consent:consent:list"]
     assert {entry.actor_id for entry in entries} == {agent.login}
     assert {entry.party_id for entry in entries} == {party_id}
     assert {entry.purpose for entry in entries} == {"accueil"}
