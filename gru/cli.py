@@ -46,11 +46,13 @@ def _safe_url(url):
 @with_appcontext
 @one_line_errors
 def demo_command():
-    """Load demo households, an association and a company (once)."""
+    """Load demo households, an association and a company, purposes and a consent (once)."""
+    from gru.consent.demo import load_demo_consents
     from gru.extensions import db
     from gru.identity.demo import load_demo_data
 
     created = load_demo_data()
+    load_demo_consents()
     db.session.commit()
     if created:
         click.echo(f"demo: loaded {created} parties")

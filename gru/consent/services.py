@@ -132,7 +132,8 @@ def _check_purpose(document, current=None):
     if text is not None and (not isinstance(text, str) or not 0 < len(text.strip()) <= 500):
         errors["retention_text"] = ["A text of 1 to 500 characters."]
     if (days is None) == (text is None) and "retention_days" not in errors and "retention_text" not in errors:
-        errors["retention"] = ["Either retention_days (a duration in days) or retention_text (a text), not both."]
+        errors["retention"] = ["The retention period: retention_days (a duration in days) or retention_text (a text), "
+                               "one of the two."]
     if errors:
         raise ValidationFailed(errors, detail="The purpose is invalid.")
     fields["label"] = label.strip()
