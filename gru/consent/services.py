@@ -19,6 +19,7 @@ from datetime import date
 from sqlalchemy import func, select
 
 from gru.auth.contracts import CODE
+from gru.auth.models import Application
 from gru.consent.models import LAWFUL_BASES, STATES, Consent, Purpose
 from gru.dbtypes import utcnow
 from gru.errors import Conflict, Forbidden, NotFound, ValidationFailed
@@ -231,6 +232,15 @@ def _latest(rows):
     return sorted(latest.values(), key=lambda row: (row.purpose_code, row.application_code or ""))
 
 
+def _current_state(party, purpose_code, application_code):
+    """The state of the party's latest statement about (purpose, application), whoever sees it."""
+    application = (Consent.application_code.is_(None) if application_code is None
+                   else Consent.application_code == application_code)
+    return db.session.scalar(select(Consent.state).where(
+        Consent.party_pk == party.pk, Consent.purpose_code == purpose_code, application)
+        .order_by(Consent.pk.desc()).limit(1))
+
+
 def current_consents(party_id, actor):
     """``(party, consents)``: per (purpose, application) the latest statement, by purpose."""
     actor.check_read()
@@ -259,8 +269,6 @@ def _check_request(request, actor):
         elif request.valid_until < date.today():
             errors["valid_until"] = ["The end date is in the past."]
     if request.application is not None:
-        from gru.auth.models import Application
-
         if actor.type == "application" and request.application != actor.application:
             raise Forbidden("An application records consents limited to itself only.")
         if db.session.scalar(select(Application.pk).where(Application.code == request.application)) is None:
@@ -275,6 +283,8 @@ def record_consent(party_id, request, actor):
     422 for a purpose whose lawful basis is not ``consent`` (a public task needs no
     consent, and asking for one would mislead the person), or a retired purpose (to give
     it); 409 when withdrawing what is not given; 422 for a party that is not active.
+    Two statements about one party at the same moment cannot both pass on a stale state:
+    the event's per-party sequence number is unique, so the later transaction fails.
     """
     actor.check_write()
     party = _party(party_id, actor)
@@ -292,9 +302,7 @@ def record_consent(party_id, request, actor):
         raise ValidationFailed({"purpose": [f"The purpose {purpose.code!r} is retired: no consent can be given."]})
     if party.status != "active":
         raise ValidationFailed({"party": [f"This party is {party.status}: no consent can be recorded."]})
-    previous = [row for row in _latest(_rows(party, ConsentActor("agent", "hub")))
-                if _key(row) == (purpose.code, request.application)]
-    before = previous[0].state if previous else None
+    before = _current_state(party, purpose.code, request.application)
     if request.state == "withdrawn" and before != "given":
         raise ConsentNotGiven(f"No consent to {purpose.code!r} is given"
                               f"{' for ' + request.application if request.application else ''}: nothing to withdraw.")
