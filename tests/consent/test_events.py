@@ -8,6 +8,7 @@ from gru.connectors.null import NullConnector
 from gru.consent.services import ConsentActor, ConsentRequest, record_consent
 from gru.extensions import db
 from tests.connectors.conftest import _forget_null_messages, clock, contract, dispatcher, make_instance, tokens  # noqa: F401
+from tests.connectors.test_scim import scim, scim_instance  # noqa: F401
 from tests.factories.identity import make_party
 
 AGENT = ConsentActor(type="agent", id="marie")
@@ -42,3 +43,16 @@ def test_the_event_types_are_listed_for_contracts():
     from gru.events.services import EVENT_TYPES
 
     assert {"consent.given", "consent.withdrawn"} <= set(EVENT_TYPES)
+
+
+def test_the_scim_connector_skips_consent_events(scim_instance, scim, dispatcher, newsletter):
+    instance = scim_instance({**contract(events=["party.created", *EVENTS]), "consents": ["read"]})
+    person = make_party()
+    db.session.commit()
+    dispatcher.drain()
+    scim.app.calls.clear()
+    record_consent(person.id, ConsentRequest("newsletter", "given", "desk", "newsletter-v1"), AGENT)
+    db.session.commit()
+    dispatcher.drain()
+    assert scim.app.calls == []  # SCIM has no resource for a consent
+    assert _statuses(instance) == ["delivered", "skipped"]

@@ -102,6 +102,19 @@ def _wait_for_title(browser, title):
         pytest.fail(f"expected the page {title!r}, got {browser.title!r}: {browser.page_source[-1500:]}")
 
 
+def _click_and_wait(browser, element, title):
+    """Click, then wait for the next page to replace this one: when both have the same
+    title, waiting for the title alone returns at once and the old page's elements go stale."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    page = browser.find_element(By.TAG_NAME, "html")
+    element.click()
+    WebDriverWait(browser, 10).until(expected_conditions.staleness_of(page))
+    _wait_for_title(browser, title)
+
+
 def _sign_in(hub, browser, login):
     from selenium.webdriver.common.by import By
 
@@ -118,8 +131,8 @@ def test_agent_finds_a_person_and_changes_the_address(hub, browser, tmp_path):
 
     _sign_in(hub, browser, "marie")
     browser.find_element(By.ID, "nom").send_keys("wamytan")
-    browser.find_element(By.CSS_SELECTOR, "form.card button[type=submit]").click()
-    _wait_for_title(browser, "Rechercher une personne · GRU")
+    _click_and_wait(browser, browser.find_element(By.CSS_SELECTOR, "form.card button[type=submit]"),
+                    "Rechercher une personne · GRU")
     browser.find_element(By.LINK_TEXT, "Wamytan").click()
 
     _wait_for_title(browser, "Fiche Wamytan · GRU")
@@ -146,23 +159,21 @@ def test_agent_records_a_consent_with_the_citizen_present(hub, browser):
 
     _sign_in(hub, browser, "marie")
     browser.find_element(By.ID, "nom").send_keys("wamytan")
-    browser.find_element(By.CSS_SELECTOR, "form.card button[type=submit]").click()
-    _wait_for_title(browser, "Rechercher une personne · GRU")
+    _click_and_wait(browser, browser.find_element(By.CSS_SELECTOR, "form.card button[type=submit]"),
+                    "Rechercher une personne · GRU")
     browser.find_element(By.LINK_TEXT, "Wamytan").click()
     _wait_for_title(browser, "Fiche Wamytan · GRU")
 
     # withdrawing what was never given: refused, said in French, the form still there
     Select(browser.find_element(By.ID, "etat")).select_by_value("retire")
     browser.find_element(By.ID, "version_texte").send_keys("sms-2026-01")
-    browser.find_element(By.ID, "enregistrer-consentement").click()
-    _wait_for_title(browser, "Fiche Wamytan · GRU")
+    _click_and_wait(browser, browser.find_element(By.ID, "enregistrer-consentement"), "Fiche Wamytan · GRU")
     assert "rien à retirer" in browser.find_element(By.ID, "consent-error").text
 
     Select(browser.find_element(By.ID, "traitement")).select_by_visible_text("Rappels de rendez-vous par SMS")
     Select(browser.find_element(By.ID, "etat")).select_by_value("donne")
     browser.find_element(By.ID, "version_texte").send_keys("sms-2026-01")
-    browser.find_element(By.ID, "enregistrer-consentement").click()
-    _wait_for_title(browser, "Fiche Wamytan · GRU")
+    _click_and_wait(browser, browser.find_element(By.ID, "enregistrer-consentement"), "Fiche Wamytan · GRU")
     assert "Consentement donné : Rappels de rendez-vous par SMS." in browser.find_element(By.ID, "consent-notice").text
     row = browser.find_element(By.ID, "consent-sms_reminders").text
     assert "Rappels de rendez-vous par SMS" in row and "donné" in row and "Accueil (guichet)" in row
@@ -180,15 +191,14 @@ def test_supervisor_reviews_merges_and_undoes_a_duplicate(hub, browser):
     browser.find_element(By.CSS_SELECTOR, "#duplicates tbody a").click()
     _wait_for_title(browser, "Doublon possible · GRU")
     assert "1979-09-09" in browser.find_element(By.ID, "attr-birth_date").text
-    browser.find_element(By.XPATH, "//button[text()='Prendre en revue']").click()
-    _wait_for_title(browser, "Doublon possible · GRU")
+    _click_and_wait(browser, browser.find_element(By.XPATH, "//button[text()='Prendre en revue']"),
+                    "Doublon possible · GRU")
     assert "en revue par agent:paul" in browser.find_element(By.CLASS_NAME, "detail").text
     browser.find_element(By.XPATH, "//button[text()='Fusionner']").click()
 
     _wait_for_title(browser, "Fusion · GRU")
     assert "valeurs" in browser.find_element(By.ID, "moved").text
-    browser.find_element(By.XPATH, "//button[text()='Annuler la fusion']").click()
-    _wait_for_title(browser, "Fusion · GRU")
+    _click_and_wait(browser, browser.find_element(By.XPATH, "//button[text()='Annuler la fusion']"), "Fusion · GRU")
     assert "Fusion annulée" in browser.find_element(By.ID, "unmerged").text
     assert not browser.find_elements(By.XPATH, "//button[text()='Annuler la fusion']")
     browser.find_element(By.CSS_SELECTOR, "#merge-parties li:nth-child(2) a").click()
