@@ -120,6 +120,7 @@ def create_app(config=None):
 
     _register_models()
     _register_documents(app)
+    _register_consent(app)
     _register_connectors(app)
     _register_api(app)
     _register_oauth(app)
@@ -139,6 +140,7 @@ def _register_models():
     """Import every package's models so that metadata and migrations see all tables."""
     import gru.audit.models  # noqa: F401
     import gru.connectors.models  # noqa: F401
+    import gru.consent.models  # noqa: F401
     import gru.auth.agents  # noqa: F401
     import gru.auth.models  # noqa: F401
     import gru.documents.models  # noqa: F401
@@ -153,6 +155,12 @@ def _register_documents(app):
     init_documents(app)
 
 
+def _register_consent(app):
+    from gru.consent import init_app as init_consent
+
+    init_consent(app)
+
+
 def _register_connectors(app):
     from gru.connectors import init_app as init_connectors
 
@@ -162,6 +170,8 @@ def _register_connectors(app):
 def _register_api(app):
     from gru.auth.admin_api import blp as admin_blueprint
     from gru.connectors.api import blp as connectors_blueprint
+    from gru.consent.admin_api import blp as purposes_blueprint
+    from gru.consent.api import blp as consents_blueprint
     from gru.documents.admin_api import blp as vault_admin_blueprint
     from gru.documents.api import blp as documents_blueprint
     from gru.identity.api import blp as identity_blueprint
@@ -172,6 +182,8 @@ def _register_api(app):
     api.register_blueprint(matching_blueprint)  # before /parties/<id>: /parties/search
     api.register_blueprint(identity_blueprint)
     api.register_blueprint(documents_blueprint)
+    api.register_blueprint(consents_blueprint)
+    api.register_blueprint(purposes_blueprint)
     api.register_blueprint(vault_admin_blueprint)
     api.register_blueprint(admin_blueprint)
     api.register_blueprint(connectors_blueprint)

@@ -46,11 +46,13 @@ def _safe_url(url):
 @with_appcontext
 @one_line_errors
 def demo_command():
-    """Load demo households, an association and a company (once)."""
+    """Load demo households, an association and a company, purposes and a consent (once)."""
+    from gru.consent.demo import load_demo_consents
     from gru.extensions import db
     from gru.identity.demo import load_demo_data
 
     created = load_demo_data()
+    load_demo_consents()
     db.session.commit()
     if created:
         click.echo(f"demo: loaded {created} parties")
@@ -121,6 +123,7 @@ def register_commands(app):
     from gru.auth.agent_cli import agents_group
     from gru.auth.cli import contracts_group
     from gru.connectors.cli import connectors_group
+    from gru.consent.cli import purposes_group
     from gru.documents.cli import documents_group, keys_group
     from gru.identity.import_cli import import_command
     from gru.identity.search.cli import search_group
@@ -134,6 +137,7 @@ def register_commands(app):
     app.cli.add_command(agents_group)
     app.cli.add_command(audit_group)
     app.cli.add_command(documents_group)
+    app.cli.add_command(purposes_group)
     app.cli.add_command(keys_group)
     app.cli.add_command(connectors_group)
     app.cli.add_command(worker_command)

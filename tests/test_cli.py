@@ -22,6 +22,7 @@ from gru.app import create_app
 from gru.extensions import db
 
 GRU = Path(sys.executable).with_name("gru")
+ROOT = str(Path(__file__).resolve().parent.parent)
 COMMAND = [str(GRU)] if GRU.exists() else [sys.executable, "-c", "import sys; from gru.cli import main; sys.argv[0] = 'gru'; main()"]
 
 
@@ -29,6 +30,9 @@ def gru(instance, *args):
     """Run ``gru ARGS`` on the instance folder; returns the CompletedProcess."""
     env = {name: value for name, value in os.environ.items() if not name.startswith(("GRU_", "FLASK_"))}
     env["GRU_INSTANCE_PATH"] = str(instance)
+    # The command runs in another folder: a relative PYTHONPATH (".") would import the
+    # installed hub, not this checkout's.
+    env["PYTHONPATH"] = os.pathsep.join([ROOT, *filter(None, [env.get("PYTHONPATH")])])
     return subprocess.run(
         [*COMMAND, *args], env=env, cwd=instance.parent, capture_output=True, text=True, timeout=120
     )

@@ -21,6 +21,7 @@ class ContractInputSchema(ma.Schema):
     max_level = fields.Integer()
     document_types = fields.List(fields.String())
     events = fields.List(fields.String())
+    consents = fields.List(fields.String(), metadata={"description": "Rights on consents: read, write"})
 
 
 class ContractSchema(ContractInputSchema):

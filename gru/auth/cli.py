@@ -18,7 +18,7 @@ def contracts_group():
 @click.argument("code")
 @click.option("--file", "path", type=click.Path(exists=True, dir_okay=False), help="Contract as a JSON file.")
 @click.option("--full-access", is_flag=True,
-              help="Every right on every attribute and document type (demo and development only).")
+              help="Every right on every attribute, document type and consent (demo and development only).")
 @click.option("--purpose", "purposes", multiple=True, help="With --full-access: the purposes (repeatable).")
 @with_appcontext
 @one_line_errors

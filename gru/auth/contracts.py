@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import aliased
 
-from gru.auth.models import RIGHTS, Application, ServiceContract
+from gru.auth.models import CONSENT_RIGHTS, RIGHTS, Application, ServiceContract
 from gru.auth.services import get_application
 from gru.errors import Forbidden, GruError, ValidationFailed
 from gru.extensions import db
@@ -46,7 +46,7 @@ def validate_contract_document(document, catalogue):
     """Check a contract document (as given to the CLI or the admin API); returns it normalised."""
     if not isinstance(document, dict):
         raise ValidationFailed({"contract": ["A JSON object."]})
-    known = {"purposes", "party_kinds", "attributes", "max_level", "document_types", "events"}
+    known = {"purposes", "party_kinds", "attributes", "max_level", "document_types", "events", "consents"}
     errors = {key: ["Unknown field."] for key in document if key not in known}
     purposes = document.get("purposes")
     _check_codes(errors, "purposes", purposes, CODE, at_least_one=True)
@@ -70,6 +70,10 @@ def validate_contract_document(document, catalogue):
     _check_codes(errors, "document_types", document_types, CODE)
     events = document.get("events", [])
     _check_codes(errors, "events", events, EVENT)
+    consents = document.get("consents", [])
+    if not isinstance(consents, list) or not all(isinstance(right, str) for right in consents) \
+            or not set(consents) <= set(CONSENT_RIGHTS):
+        errors["consents"] = [f"A list among {', '.join(CONSENT_RIGHTS)}."]
     if errors:
         raise ValidationFailed(errors, detail="The contract is invalid.")
     return {
@@ -79,17 +83,19 @@ def validate_contract_document(document, catalogue):
         "max_level": max_level,
         "document_types": sorted(set(document_types)),
         "events": sorted(set(events)),
+        "consents": sorted(set(consents), key=CONSENT_RIGHTS.index),
     }
 
 
 def full_access_document(catalogue, purposes=("demo",)):
-    """Every right on every attribute: for the demo application and development only."""
+    """Every right on every attribute and on consents: for the demo application and development only."""
     keys = [definition.key for definition in catalogue] + list(_identifier_types())
     return {
         "purposes": list(purposes),
         "party_kinds": list(PARTY_KINDS),
         "attributes": {key: list(RIGHTS) for key in keys},
         "max_level": 600,
+        "consents": list(CONSENT_RIGHTS),
     }
 
 
@@ -150,6 +156,7 @@ class ContractView:
     max_level: int
     document_types: tuple
     events: tuple
+    consents: tuple = ()
 
     def may_read(self, key):
         return "read" in self.attributes.get(key, ())
@@ -159,6 +166,12 @@ class ContractView:
 
     def may_search(self, key):
         return "search" in self.attributes.get(key, ())
+
+    def may_read_consents(self):
+        return "read" in self.consents
+
+    def may_write_consents(self):
+        return "write" in self.consents
 
 
 def contract_view(contract):
@@ -172,6 +185,7 @@ def contract_view(contract):
         max_level=contract.max_level,
         document_types=tuple(contract.document_types),
         events=tuple(contract.events),
+        consents=tuple(contract.consents or ()),
     )
 
 

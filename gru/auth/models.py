@@ -79,6 +79,8 @@ class Application(db.Model, ClientMixin):
 
 
 RIGHTS = ("read", "write", "search")
+#: rights on a party's consents (``consents`` of a contract): see them, record them
+CONSENT_RIGHTS = ("read", "write")
 
 
 class ServiceContract(db.Model):
@@ -97,6 +99,8 @@ class ServiceContract(db.Model):
     max_level: Mapped[int] = mapped_column(Integer)
     document_types: Mapped[list] = mapped_column(JSONValue)
     events: Mapped[list] = mapped_column(JSONValue)
+    #: rights among CONSENT_RIGHTS on the consents of the parties it covers
+    consents: Mapped[list] = mapped_column(JSONValue, default=list)
     created_by: Mapped[str] = mapped_column(String(128))
     created_at: Mapped[object] = mapped_column(UTCDateTime, default=utcnow)
 
@@ -114,6 +118,12 @@ class ServiceContract(db.Model):
     def may_search(self, key):
         return "search" in self.rights(key)
 
+    def may_read_consents(self):
+        return "read" in (self.consents or ())
+
+    def may_write_consents(self):
+        return "write" in (self.consents or ())
+
     def as_document(self):
         return {
             "version": self.version,
@@ -123,6 +133,7 @@ class ServiceContract(db.Model):
             "max_level": self.max_level,
             "document_types": list(self.document_types),
             "events": list(self.events),
+            "consents": list(self.consents or ()),
             "created_by": self.created_by,
             "created_at": self.created_at,
         }

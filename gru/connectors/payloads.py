@@ -39,6 +39,12 @@ def _changed_keys(event, contract, code):
         if data.get("document_type") not in contract.document_types:
             return None
         return [key for key in data.get("certified", data.get("proof_expired", [])) if contract.may_read(key)]
+    if type_.startswith("consent."):
+        # as the API shows them: with the consents read right, for the purpose as a whole
+        # or limited to this application, never another application's
+        if not contract.may_read_consents() or data.get("application") not in (None, code):
+            return None
+        return []
     return []  # link.*, party.merged, party.erased: the fact itself is what changed
 
 
@@ -122,6 +128,9 @@ def build_payload(event, contract, code):
         payload["link"] = link
     elif event.type.startswith("document."):
         payload["document"] = {"id": data.get("document_id"), "type": data.get("document_type")}
+    elif event.type.startswith("consent."):
+        payload["consent"] = {key: data.get(key) for key in
+                              ("consent_id", "purpose", "application", "state", "text_version", "valid_until")}
     elif event.type == "xref.changed":
         payload["cross_reference"] = {"action": data.get("action"), "local_id": party["local_id"]}
     elif event.type == "identifier.changed":

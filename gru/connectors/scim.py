@@ -149,6 +149,8 @@ class ScimConnector(Connector):
         endpoint = "/Users" if party["kind"] == "person" else "/Groups"
         if message.type == "xref.changed":
             return Outcome.skipped("cross-references are the hub's own business")
+        if message.type.startswith("consent."):
+            return Outcome.skipped("SCIM has no resource for consents")
         if message.type in ("party.erased", "party.merged") or party["status"] != "active":
             return self._delete(endpoint, message.local_id)
         features, failure = self.features()

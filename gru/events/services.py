@@ -29,6 +29,7 @@ EVENT_TYPES = {
     "party.created": "identity: a party was created (data: kind, attributes set)",
     "party.updated": "identity: golden values changed (data: attributes changed)",
     "party.merged": "identity: the party was merged into another (data: merged_into)",
+    "party.unmerged": "identity: a merge of the party was undone (data: survivor_id, merged_id, merge_id)",
     "party.erased": "identity: the party was erased (GDPR art. 17)",
     "link.created": "identity: a link was created (one event per party of the link)",
     "link.ended": "identity: a link was given an end date (one event per party of the link)",
@@ -38,6 +39,8 @@ EVENT_TYPES = {
     "document.rejected": "documents: a document was rejected",
     "document.expired": "documents: a document's proof expired",
     "document.purged": "documents: a document was purged at the end of its retention",
+    "consent.given": "consent: a consent was given (data: consent_id, purpose, application, text_version, valid_until)",
+    "consent.withdrawn": "consent: a consent was withdrawn (data: consent_id, purpose, application, text_version)",
 }
 
 _listeners = []

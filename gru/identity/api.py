@@ -163,7 +163,7 @@ def party_history(query, party_id):
     limit = page_size(query.get("limit"))
     page = entries[start : start + limit]
     next_cursor = encode_cursor(start + limit) if start + limit < len(entries) else None
-    keys = {entry["key"] for entry in page if entry["subject"] in ("attribute", "identifier")}
+    keys = access.history_keys(page)
     access.journal("identity:party:history", [(party.id, keys)])
     db.session.commit()
     return {"items": page, "next_cursor": next_cursor}, 200, link_header(next_cursor)

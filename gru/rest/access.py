@@ -111,8 +111,25 @@ def visible_history(entries):
             continue
         if entry["subject"] == "xref" and g.caller.type == "application" and entry["key"] != g.caller.id:
             continue
+        if entry["subject"] == "consent" and not _sees_consent(contract, entry["key"]):
+            continue
         visible.append(entry)
     return visible
+
+
+def history_keys(entries):
+    """The journal's keys of history entries shown: attributes and identifiers by key,
+    consents as ``consent:<purpose>[@application]`` (as the consents API journals them)."""
+    keys = {entry["key"] for entry in entries if entry["subject"] in ("attribute", "identifier")}
+    return keys | {f"consent:{entry['key']}" for entry in entries if entry["subject"] == "consent"}
+
+
+def _sees_consent(contract, key):
+    """A consent's history entry (key ``purpose[@application]``), as the consents API shows it."""
+    if not contract.may_read_consents():
+        return False
+    _, _, application = key.partition("@")
+    return not application or g.caller.type != "application" or application == g.caller.id
 
 
 def changed_keys(outcomes):

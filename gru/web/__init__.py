@@ -15,6 +15,7 @@ LOGIN_METHODS = ("local", "oidc")
 
 def init_app(app):
     from gru.extensions import csrf
+    from gru.consent import views as consent_views  # noqa: F401  (routes: the consent form)
     from gru.documents import views as document_views  # noqa: F401  (routes: the documents page)
     from gru.web import duplicates, login, views  # noqa: F401  (routes)
     from gru.web.blueprint import blp

@@ -109,7 +109,8 @@ def merge_pair(suspicion_id):
 #: what the merge record's counts and the unmerge report name, in French
 MOVED_LABELS = {"attribute_values": "valeurs", "links_person": "liens (personne)", "links_target": "liens (cible)",
                 "links": "liens", "identifiers": "identifiants", "cross_references": "références d'applications",
-                "documents": "justificatifs", "document_reuses": "réutilisations de justificatifs"}
+                "documents": "justificatifs", "document_reuses": "réutilisations de justificatifs",
+                "consents": "consentements"}
 
 
 @blp.get("/fusions/<uuid:merge_id>")

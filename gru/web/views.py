@@ -3,6 +3,7 @@ it shows through :mod:`gru.rest.access` (as the API does), commits once and rend
 
 from flask import current_app, g, render_template, request
 
+from gru.consent.desk import party_consents
 from gru.errors import PreconditionFailed, ValidationFailed
 from gru.extensions import db
 from gru.identity.search import service as search_service
@@ -54,25 +55,33 @@ def search():
 @blp.get("/parties/<uuid:party_id>")
 @requires(*DESK_ROLES)
 def party(party_id):
-    """The golden record with level and provenance, its links and its history."""
+    """The golden record with level and provenance, its links, its consents and its history."""
     contract = open_desk()
     if purpose_missing():
         return _page("search.html", contract, name="", items=None)
+    return render_party(contract, party_id)
+
+
+def render_party(contract, party_id, consent_error=None, status=200):
+    """The party page, journaled (record, history, links, consents) and committed."""
     record = party_service.get_party(party_id)
     document = access.visible_record(record)
     entries = access.visible_history(history_service.party_history(record))
     links = access.visible_links(link_service.links_of(record))
-    history_keys = {entry["key"] for entry in entries if entry["subject"] in ("attribute", "identifier")}
+    consents, consent_disclosures = party_consents(record)
+    history_keys = access.history_keys(entries)
     access.journal_all(
         [("identity:party:read", record.id, access.disclosed_keys(document)),
          ("identity:party:history", record.id, history_keys)]
         + (access.link_disclosures(record, links) if links else [])
+        + consent_disclosures
     )
     db.session.commit()
     return _page(
         "party.html", contract, party=document, history=list(reversed(entries)), links=links,
-        labels=forms.labels(), processes=forms.process_labels(),
-    )
+        labels=forms.labels(), processes=forms.process_labels(), consents=consents, consent_error=consent_error,
+        channel_labels=forms.CHANNEL_LABELS, channels=forms.choices()["channels"],
+    ), status
 
 
 @blp.route("/parties/<uuid:party_id>/modifier", methods=["GET", "POST"])

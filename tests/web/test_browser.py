@@ -13,6 +13,7 @@ import pytest
 
 from gru.auth.agents import create_agent
 from gru.auth.contracts import full_access_document
+from gru.consent.services import declare_purpose
 from gru.extensions import db
 from gru.identity.search import duplicates
 from gru.identity.services.context import Actor, make_provenance
@@ -41,6 +42,9 @@ def hub(tmp_path_factory):
             make_application("desk", contract=full_access_document(catalogue, purposes=["accueil"]))
             create_agent("marie", "Marie Dupont", "agent", password=PASSWORD)
             create_agent("paul", "Paul Gope", "supervisor", password=PASSWORD)
+            declare_purpose({"code": "sms_reminders", "label": "Rappels de rendez-vous par SMS",
+                             "lawful_basis": "consent", "data_categories": ["mobile_phone"],
+                             "retention_days": 365}, author="tests")
             create_party(
                 "person",
                 {"family_name": "Wamytan", "given_names": "Élise Marie", "birth_date": "1987-03-14", "sex": "F",
@@ -98,9 +102,9 @@ def _wait_for_title(browser, title):
         pytest.fail(f"expected the page {title!r}, got {browser.title!r}: {browser.page_source[-1500:]}")
 
 
-def _click_and_wait_for_reload(browser, element, title):
-    """Click ``element`` of a form that answers with a page of the same title: wait for
-    the page in the browser to be replaced first, then for the new one's title."""
+def _click_and_wait(browser, element, title):
+    """Click, then wait for the next page to replace this one: when both have the same
+    title, waiting for the title alone returns at once and the old page's elements go stale."""
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support import expected_conditions
     from selenium.webdriver.support.ui import WebDriverWait
@@ -127,8 +131,8 @@ def test_agent_finds_a_person_and_changes_the_address(hub, browser, tmp_path):
 
     _sign_in(hub, browser, "marie")
     browser.find_element(By.ID, "nom").send_keys("wamytan")
-    _click_and_wait_for_reload(browser, browser.find_element(By.CSS_SELECTOR, "form.card button[type=submit]"),
-                               "Rechercher une personne · GRU")
+    _click_and_wait(browser, browser.find_element(By.CSS_SELECTOR, "form.card button[type=submit]"),
+                    "Rechercher une personne · GRU")
     browser.find_element(By.LINK_TEXT, "Wamytan").click()
 
     _wait_for_title(browser, "Fiche Wamytan · GRU")
@@ -149,6 +153,34 @@ def test_agent_finds_a_person_and_changes_the_address(hub, browser, tmp_path):
     assert browser.title == "Fiche enregistrée · GRU"
 
 
+def test_agent_records_a_consent_with_the_citizen_present(hub, browser):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select
+
+    _sign_in(hub, browser, "marie")
+    browser.find_element(By.ID, "nom").send_keys("wamytan")
+    _click_and_wait(browser, browser.find_element(By.CSS_SELECTOR, "form.card button[type=submit]"),
+                    "Rechercher une personne · GRU")
+    browser.find_element(By.LINK_TEXT, "Wamytan").click()
+    _wait_for_title(browser, "Fiche Wamytan · GRU")
+
+    # withdrawing what was never given: refused, said in French, the form still there
+    Select(browser.find_element(By.ID, "etat")).select_by_value("retire")
+    browser.find_element(By.ID, "version_texte").send_keys("sms-2026-01")
+    _click_and_wait(browser, browser.find_element(By.ID, "enregistrer-consentement"), "Fiche Wamytan · GRU")
+    assert "rien à retirer" in browser.find_element(By.ID, "consent-error").text
+
+    Select(browser.find_element(By.ID, "traitement")).select_by_visible_text("Rappels de rendez-vous par SMS")
+    Select(browser.find_element(By.ID, "etat")).select_by_value("donne")
+    browser.find_element(By.ID, "version_texte").send_keys("sms-2026-01")
+    _click_and_wait(browser, browser.find_element(By.ID, "enregistrer-consentement"), "Fiche Wamytan · GRU")
+    assert "Consentement donné : Rappels de rendez-vous par SMS." in browser.find_element(By.ID, "consent-notice").text
+    row = browser.find_element(By.ID, "consent-sms_reminders").text
+    assert "Rappels de rendez-vous par SMS" in row and "donné" in row and "Accueil (guichet)" in row
+    assert "sms-2026-01" in row
+    assert not browser.find_elements(By.ID, "consent-error")
+
+
 def test_supervisor_reviews_merges_and_undoes_a_duplicate(hub, browser):
     from selenium.webdriver.common.by import By
 
@@ -159,15 +191,14 @@ def test_supervisor_reviews_merges_and_undoes_a_duplicate(hub, browser):
     browser.find_element(By.CSS_SELECTOR, "#duplicates tbody a").click()
     _wait_for_title(browser, "Doublon possible · GRU")
     assert "1979-09-09" in browser.find_element(By.ID, "attr-birth_date").text
-    _click_and_wait_for_reload(browser, browser.find_element(By.XPATH, "//button[text()='Prendre en revue']"),
-                               "Doublon possible · GRU")
+    _click_and_wait(browser, browser.find_element(By.XPATH, "//button[text()='Prendre en revue']"),
+                    "Doublon possible · GRU")
     assert "en revue par agent:paul" in browser.find_element(By.CLASS_NAME, "detail").text
     browser.find_element(By.XPATH, "//button[text()='Fusionner']").click()
 
     _wait_for_title(browser, "Fusion · GRU")
     assert "valeurs" in browser.find_element(By.ID, "moved").text
-    _click_and_wait_for_reload(browser, browser.find_element(By.XPATH, "//button[text()='Annuler la fusion']"),
-                               "Fusion · GRU")
+    _click_and_wait(browser, browser.find_element(By.XPATH, "//button[text()='Annuler la fusion']"), "Fusion · GRU")
     assert "Fusion annulée" in browser.find_element(By.ID, "unmerged").text
     assert not browser.find_elements(By.XPATH, "//button[text()='Annuler la fusion']")
     browser.find_element(By.CSS_SELECTOR, "#merge-parties li:nth-child(2) a").click()

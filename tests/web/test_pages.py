@@ -104,7 +104,7 @@ def test_search_and_record_pages_are_journaled_as_agent(client, create_person, s
 
     entries = _journal(db_session, actor_type="agent")
     assert [entry.action for entry in entries] == ["identity:party:search", "identity:party:read",
-                                                   "identity:party:history"]
+                                                   "identity:party:history", "consent:consent:list"]
     assert {entry.actor_id for entry in entries} == {agent.login}
     assert {entry.party_id for entry in entries} == {party_id}
     assert {entry.purpose for entry in entries} == {"accueil"}
@@ -196,6 +196,7 @@ def test_admin_sees_applications_and_no_record(client, create_person, signed_in)
     text = page.get_data(as_text=True)
     assert page.status_code == 200
     assert "desk" in text and "accueil" in text and "Wamytan" not in text
+    assert "<td>lecture, écriture</td>" in text  # the desk contract's rights on consents
     assert client.get(f"/parties/{party_id}").status_code == 403
     assert client.get(f"/parties/{party_id}/modifier").status_code == 403
     assert client.get("/journal").status_code == 403

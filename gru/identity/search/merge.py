@@ -9,8 +9,7 @@ becomes ``merged`` and points to the survivor (``merged_into``); the event
 lists every row moved and both parties' golden pointers before the merge, so that
 :func:`gru.identity.search.unmerge.unmerge` can put each thing back where it was.
 
-Rows other packages keep per party (documents and their reuses today, consents when
-the consent package comes) are moved by table name: each package registers its tables
+Rows other packages keep per party (documents and their reuses, consents) are moved by table name: each package registers its tables
 with :func:`register_party_table`, so that identity imports none of them (DESIGN.md:
 dependencies point one way).
 """
@@ -26,13 +25,19 @@ from gru.identity.search.models import DuplicateSuspicion, PartyMerge
 from gru.identity.services.parties import get_party_for, touch
 
 _PARTY_TABLES = "gru.party_tables"
+_PARTY_TABLE_AUTHORS = "gru.party_table_authors"
 
 
-def register_party_table(app, name, added_at_column):
+def register_party_table(app, name, added_at_column, author_columns=None):
     """Have merges move the rows of table ``name`` (its ``party_pk`` column) with the
     party, and unmerges move them back; ``added_at_column`` tells when a row was added
-    (rows added after a merge are reported by the unmerge)."""
+    (rows added after a merge are reported by the unmerge). ``author_columns``, the
+    ``(author type, author id)`` columns of a row, let the unmerge place a row added since
+    the merge by an application on the party that application knew (rule 2 of
+    :mod:`gru.identity.search.unmerge`)."""
     app.extensions.setdefault(_PARTY_TABLES, {})[name] = added_at_column
+    if author_columns is not None:
+        app.extensions.setdefault(_PARTY_TABLE_AUTHORS, {})[name] = tuple(author_columns)
 
 
 def party_tables():
@@ -40,6 +45,14 @@ def party_tables():
     from flask import current_app
 
     return current_app.extensions.get(_PARTY_TABLES, {})
+
+
+def party_table_authors():
+    """``{table name: (author type column, author id column)}`` of the registered tables
+    whose rows name their author."""
+    from flask import current_app
+
+    return current_app.extensions.get(_PARTY_TABLE_AUTHORS, {})
 
 
 def _better(candidate, current):

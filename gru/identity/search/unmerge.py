@@ -7,7 +7,8 @@ added to the survivor after the merge is placed by these rules, first one that a
 
 1. a value citing a supporting document follows that document;
 2. an addition made by an application (a value it recorded, a document it uploaded,
-   a cross-reference of its own) goes to the party that application knew before the
+   a cross-reference of its own, a row of another package's table registered with its
+   author columns, such as a consent it recorded) goes to the party that application knew before the
    merge, when its cross-references then pointed to one of the two only: it was
    speaking of its own record;
 3. anything else stays on the survivor and the report lists it as not told: what an
@@ -31,6 +32,7 @@ from gru.identity.search.merge import (
     golden_attributes,
     lookup_of,
     party_table,
+    party_table_authors,
     party_tables,
     record_history,
     record_moved_history,
@@ -134,6 +136,17 @@ class _Additions:
             CrossReference.party_pk == survivor_pk, CrossReference.created_at <= since))
             if item.pk not in set(moved["cross_references"])}
         self.merged_only_apps = merged_apps - survivor_apps
+        self.authored = {}
+        for name, (type_column, id_column) in party_table_authors().items():
+            table = party_table(name)
+            if table is None:
+                continue
+            moved_rows = set(moved.get(name, []))
+            label = table.c.id if "id" in table.c else table.c.pk
+            rows = db.session.execute(select(table.c.pk, label.label("label"), table.c[type_column].label("author_type"),
+                                             table.c[id_column].label("author_id")).where(
+                table.c.party_pk == survivor_pk, table.c[party_tables()[name]] > since).order_by(table.c.pk)).all()
+            self.authored[name] = [row for row in rows if row.pk not in moved_rows]
 
     def _by_merged_only_app(self, author_type, author_id):
         return author_type == "application" and author_id in self.merged_only_apps
@@ -146,9 +159,13 @@ class _Additions:
                   or (value.document_id is None and self._by_merged_only_app(value.author_type, value.author_id))]
         references = [item for item in self.references if item.application_code in self.merged_only_apps]
         self._placed = {"attribute_values": values, "cross_references": references, "documents": documents}
+        self._placed_authored = {
+            name: [row for row in rows if self._by_merged_only_app(row.author_type, row.author_id)]
+            for name, rows in self.authored.items()}
         return {"attribute_values": [value.pk for value in values],
                 "cross_references": [item.pk for item in references],
-                "documents": [row.pk for row in documents]}
+                "documents": [row.pk for row in documents],
+                **{name: [row.pk for row in rows] for name, rows in self._placed_authored.items()}}
 
     def describe_placed(self):
         """What :meth:`placed_on_merged` placed, named for the report."""
@@ -156,6 +173,7 @@ class _Additions:
             "attribute_values": sorted({value.attribute_key for value in self._placed["attribute_values"]}),
             "cross_references": [f"{item.application_code}:{item.local_id}" for item in self._placed["cross_references"]],
             "documents": [str(row.id) for row in self._placed["documents"]],
+            **{name: [str(row.label) for row in rows] for name, rows in self._placed_authored.items()},
         }
 
     def kept_on_survivor(self, values_back, references_back, documents_back):
@@ -167,6 +185,8 @@ class _Additions:
             "cross_references": [f"{item.application_code}:{item.local_id}" for item in self.references
                                  if item.pk not in references_back],
             "documents": [str(row.id) for row in self.documents if row.pk not in documents_back],
+            **{name: [str(row.label) for row in rows if row not in self._placed_authored[name]]
+               for name, rows in self.authored.items()},
         }
 
 
