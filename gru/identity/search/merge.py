@@ -9,9 +9,9 @@ becomes ``merged`` and points to the survivor (``merged_into``); the event
 lists every row moved and both parties' golden pointers before the merge, so that
 :func:`gru.identity.search.unmerge.unmerge` can put each thing back where it was.
 
-Rows other packages keep per party (documents and their reuses, consents) are moved by table name: each package registers its tables
-with :func:`register_party_table`, so that identity imports none of them (DESIGN.md:
-dependencies point one way).
+Rows other packages keep per party (documents and their reuses, consents) are moved by
+table name: each package registers its tables with :func:`register_party_table`, so
+that identity imports none of them (DESIGN.md: dependencies point one way).
 """
 
 from sqlalchemy import select, update

@@ -8,9 +8,9 @@ added to the survivor after the merge is placed by these rules, first one that a
 1. a value citing a supporting document follows that document;
 2. an addition made by an application (a value it recorded, a document it uploaded,
    a cross-reference of its own, a row of another package's table registered with its
-   author columns, such as a consent it recorded) goes to the party that application knew before the
-   merge, when its cross-references then pointed to one of the two only: it was
-   speaking of its own record;
+   author columns, such as a consent it recorded) goes to the party that application
+   knew before the merge, when its cross-references then pointed to one of the two
+   only: it was speaking of its own record;
 3. anything else stays on the survivor and the report lists it as not told: what an
    agent added, links and identifiers (they carry no author), additions of
    applications that knew both parties or neither.
