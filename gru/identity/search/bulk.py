@@ -55,8 +55,6 @@ from gru.identity.search.service import expand, match
 from gru.identity.search.sql import select_among
 
 CHUNK = 20000
-#: index fields holding a person's name tokens (those of the profile's ``tokens``)
-NAME_TOKEN_FIELDS = ("family_name", "usage_name", "given_names")
 #: a home held by more parties than this is an institution or a domiciliation address (a
 #: CCAS receives the mail of hundreds of people): no household, it makes no candidates
 HOUSEHOLD = 20
@@ -122,12 +120,7 @@ def _hub_keys(profile, families, given, expanded, terms):
     """The keys under which a person finds its candidates in the index: identifiers and
     contacts; the persons born the same day who share a name term (``n:``); the
     namesakes of a compatible birth date (``q:``, :func:`_dated`)."""
-    keys = _contact_keys(profile)
-    if profile.get("social_security_number"):
-        keys.add(social_security_token(profile["social_security_number"]))
-    home = address_token(profile.get("address"))
-    if home:
-        keys.add(home)
+    keys = _identity_keys(profile, with_birth_date=False) | _contact_keys(profile)
     if profile.get("birth_date"):
         keys.update(dated_name_token(profile["birth_date"], term) for term in terms)
     if given:
@@ -241,11 +234,12 @@ def _own_keys(kind, profile):
     return keys | _identity_keys(profile) | _contact_keys(profile)
 
 
-def _identity_keys(profile):
-    """The blocking keys of a person that are not names: the birth date, the
-    social-security number and the home, those the profile has."""
+def _identity_keys(profile, with_birth_date=True):
+    """The blocking keys of a person that are not names: the birth date (in a batch;
+    the index is searched under dated names and pairs instead), the social-security
+    number and the home, those the profile has."""
     keys = set()
-    if profile.get("birth_date"):
+    if with_birth_date and profile.get("birth_date"):
         keys.add(birth_date_token(profile["birth_date"]))
     if profile.get("social_security_number"):
         keys.add(social_security_token(profile["social_security_number"]))
