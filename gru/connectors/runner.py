@@ -137,6 +137,10 @@ class Dispatcher:
                     db.session.commit()
                 except Exception:
                     db.session.rollback()
+                    # Sent is sent: record them at the next step, rather than leave them
+                    # leased until the lease lapses and send them all again then.
+                    self._done = results + self._done
+                    self._done_since = time.monotonic() - RECORD_DELAY
                     raise
                 log.debug("deliveries: %s", counts)
             self._submit()

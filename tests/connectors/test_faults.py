@@ -125,3 +125,38 @@ def test_a_rolled_back_change_sends_nothing_over_http(make_instance, webhook_con
     db.session.commit()
     dispatcher.drain()
     assert receiver.requests == []
+
+
+def test_sends_whose_outcome_could_not_be_recorded_are_recorded_at_the_next_step(
+        make_instance, webhook_config, receiver, dispatcher, db_session, monkeypatch):
+    """The database refuses one transaction (SQLite busy past its timeout, a PostgreSQL
+    fail-over): the sends it was recording happened, so the next step records them, and
+    nothing is sent twice nor left leased until the lease lapses. The refusal is injected
+    (a real one cannot be timed to fall on that transaction)."""
+    from sqlalchemy.exc import OperationalError
+
+    from gru.connectors import dispatch
+
+    make_instance("webhook", config=webhook_config())
+    make_party(), make_party()
+    db.session.commit()
+    record_outcomes, refused = dispatch.record_outcomes, []
+
+    def refused_once(results, **kwargs):
+        if not refused:
+            refused.append(len(results))
+            raise OperationalError("UPDATE deliveries ...", {}, Exception("database is locked"))
+        return record_outcomes(results, **kwargs)
+
+    monkeypatch.setattr(dispatch, "record_outcomes", refused_once)
+    deadline = time.monotonic() + 10
+    while not refused and time.monotonic() < deadline:
+        try:
+            dispatcher.step()
+        except OperationalError:
+            break
+        dispatcher.wait(0.1)
+    assert refused, "the sends never finished"
+    dispatcher.drain()  # the same clock: no lease has lapsed
+    assert _statuses() == ["delivered", "delivered"]
+    assert len(receiver.requests) == 2 and len(receiver.applied) == 2

@@ -91,11 +91,14 @@ def test_a_worker_killed_mid_batch_then_restarted_loses_nothing(worker_app):
                     break
                 time.sleep(0.1)
                 connection.rollback()
+            still_open = connection.execute(
+                select(Delivery.status, Delivery.attempts, Delivery.last_error, Delivery.lease_until)
+                .where(Delivery.status != "delivered")).all()
         os.killpg(worker.pid, signal.SIGTERM)
         worker.wait(10)
         engine.dispose()
         assert len(receiver.applied) == EVENT_COUNT  # every event, once applied
         assert len({event["id"] for event in receiver.applied}) == EVENT_COUNT
-        assert open_count == 0
+        assert open_count == 0, f"{still_open}; the worker said: {worker.stderr.read().decode()[-2000:]}"
     finally:
         receiver.stop()
