@@ -134,6 +134,16 @@ def query_tokens(text):
     return stripped or tokens
 
 
+def query_particles(text):
+    """The particles of a query that may be a whole family name, besides gluing onto
+    the next word as in "Le Goff": "Lê Aiko" folds to "le aiko", and Lê, Do or Van is a
+    family name of its own (indexed as such by :func:`name_tokens`)."""
+    words = [word for word in fold(text or "").split() if word not in CIVIL_WORDS]
+    if all(word in PARTICLES for word in words):
+        return []
+    return _unique(word for word in words if word in PARTICLES and len(word) >= MIN_TOKEN_LENGTH)
+
+
 def deletion_keys(token):
     """The token and every form of it with one letter deleted (symmetric deletion).
 

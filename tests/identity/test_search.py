@@ -157,3 +157,22 @@ def test_a_bulk_creation_with_many_new_names_is_searchable(client, headers, db_s
     assert _first_id(client, headers, q=f"Noa {names[123]}") == str(created[123][0])
     hit = _search(client, headers, q=f"Noa {names[123]}x")[0]  # one letter too many
     assert hit["party"]["id"] == str(created[123][0])
+
+
+def test_a_family_name_spelt_like_a_particle_is_found(client, headers, db_session, monkeypatch):
+    """Lê (Vietnamese, common in New Caledonia) folds to "le", a French particle that a
+    query glues onto the next word ("Le Goff"). With "aiko" too common to make
+    candidates and the fall-back keeping only the oldest holders, the person is found
+    through the pair of her family name and given name."""
+    from gru.identity.search import service
+
+    monkeypatch.setattr(service, "RARE", 5)
+    monkeypatch.setattr(service, "CANDIDATES", 5)
+    for number in range(8):
+        make_party(attributes={"family_name": f"Tran{chr(97 + number)}", "given_names": "Aiko", "sex": "F"})
+    le = make_party(attributes={"family_name": "Lê", "given_names": "Aiko", "sex": "F", "birth_date": "1935-11-02"})
+    goff = make_party(attributes={"family_name": "Le Goff", "given_names": "Aiko", "sex": "F"})
+    db_session.flush()
+    assert _first_id(client, headers, q="Lê Aiko") == str(le.id)
+    assert _first_id(client, headers, q="LE aiko") == str(le.id)
+    assert _first_id(client, headers, q="Le Goff Aiko") == str(goff.id)

@@ -102,7 +102,7 @@ def candidate_pks(terms, fields, limit, extra_tokens=()):
     return [row.party_pk for row in db.session.execute(query)]
 
 
-def search_candidates(expanded, fields, extra_tokens, limit):
+def search_candidates(expanded, fields, extra_tokens, limit, particles=()):
     """Candidates of a free-text search, most hits first (ties: oldest first).
 
     Each query word (with its terms one edit away) is looked up with ``LIMIT``
@@ -113,15 +113,20 @@ def search_candidates(expanded, fields, extra_tokens, limit):
     its holders. Only when nothing is found that way are the common words aggregated
     (:func:`candidate_pks`). Every lookup is an indexed equality, and the cut-off is
     all-or-nothing, so that SQLite and PostgreSQL return the same candidates.
+    ``particles`` (:func:`gru.identity.names.query_particles`) are paired with the query
+    words too: "Lê Aiko" finds Aiko Lê, whose family name is a particle's spelling.
     """
     counts, common = {}, []
     tokens = list(expanded)
-    has_pairs = len(tokens) >= 2 and set(PERSON_FIELDS) <= set(fields)
+    has_pairs = (len(tokens) >= 2 or bool(particles and tokens)) and set(PERSON_FIELDS) <= set(fields)
     values = {f"terms_{index}": sorted(expanded[token]) for index, token in enumerate(tokens)}
     values.update(fields=list(fields), rare=RARE, rare_limit=RARE + 1)
     if has_pairs:
-        values["pairs"] = sorted({pair_token(left, right) for index, first in enumerate(tokens)
-                                  for second in tokens[index + 1:] for left in expanded[first] for right in expanded[second]})
+        pairs = {pair_token(left, right) for index, first in enumerate(tokens)
+                 for second in tokens[index + 1:] for left in expanded[first] for right in expanded[second]}
+        pairs.update(pair_token(particle, term) for particle in particles for token in tokens
+                     for term in expanded[token])
+        values["pairs"] = sorted(pairs)
     if extra_tokens:
         values["births"] = sorted(extra_tokens)
     if not tokens and not extra_tokens:  # matching an organisation by its identifiers only
@@ -220,7 +225,7 @@ def search(q, *, fields, kinds=None, birth_date=None, commune=None, limit=20):
             raise ValidationFailed({"birth_date": [getattr(error, "detail", str(error))]}) from None
     expanded = expand(tokens)
     extra = {birth_date_token(birth_date)} if birth_date else set()
-    pks = search_candidates(expanded, fields, extra, CANDIDATES)
+    pks = search_candidates(expanded, fields, extra, CANDIDATES, particles=names.query_particles(q))
     similar = _Similarities(tokens)
     hits = [_rank(entry, tokens, expanded, fields, birth_date, commune, similar) for entry in entries_of(pks, kinds)]
     hits = [hit for hit in hits if hit is not None]
