@@ -132,3 +132,13 @@ def _tokens(fields):
                                       .where(PartySearchToken.field.in_(fields))).all())
     finally:
         db.session.remove()
+
+
+def test_a_key_given_twice_answers_its_holders_once(namesakes):
+    from gru.identity.search.sql import select_among
+
+    rows = db.session.execute(select_among((PartySearchToken.token, PartySearchToken.party_pk), PartySearchToken.token,
+                                           ["wamytan", "wamytan", "ssn:unknown", "wamytan"])).all()
+    assert len(rows) == len(set(rows))
+    mine = {party.pk for party in namesakes.values()}
+    assert {pk for token, pk in rows if pk in mine} == mine  # the three share the family name

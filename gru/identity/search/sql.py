@@ -43,7 +43,9 @@ def select_among(columns, column, values):
     planner, which guesses about 180 rows a value for a column as skewed as the index
     tokens ("jean" is in every tenth row, a dated key in one), chose to read the whole
     table: 1.3 s instead of 0.08 s for 20,000 keys in a 13-million-row index. (psycopg
-    would also dump a list parameter item by item in Python.)"""
+    would also dump a list parameter item by item in Python.) Repeated values are sent
+    once: a join would answer their rows once per repetition, where ``IN`` does not."""
+    values = list(dict.fromkeys(values))
     if dialect_name() != "postgresql":
         return select(*columns).where(column.in_(list(values)))
     wanted = func.unnest(func.string_to_array(bindparam(None, _SEPARATOR.join(map(str, values)), type_=Text),
