@@ -35,7 +35,11 @@ from gru.identity.search.models import PartySearchEntry, PartySearchToken, Searc
 from gru.identity.search.sql import among_bound, dialect_name, select_among
 from gru.identity.validators import birth_date as validate_birth_date
 
-CANDIDATES = 200
+#: candidates re-ranked per search, those with the most hits. Measured on the search
+#: benchmark at 1,000,000 persons: 100 finds the person in the first 10 as often as 200
+#: (94.7 %, first with the birth date 100 %) for 1.8 ms less CPU a search; 50 loses
+#: 0.7 point.
+CANDIDATES = 100
 MATCH_CANDIDATES = 100
 PERSON_FIELDS = ("family_name", "usage_name", "given_names")
 ORGANISATION_FIELDS = ("name",)
@@ -247,7 +251,7 @@ class _Term(dict):
 
 class _Similarities:
     """The Jaro-Winkler similarities of one search, each computed once: the candidates
-    share most of their names ("martin", "marie"), and re-ranking 200 of them would
+    share most of their names ("martin", "marie"), and re-ranking 100 of them would
     otherwise compare the same pairs again and again."""
 
     def __init__(self, tokens):
