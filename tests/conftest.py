@@ -113,6 +113,18 @@ def scratch_postgres_url():
 
 
 @pytest.fixture
+def empty_app(tmp_path):
+    """An app of its own on a new SQLite file, its tables created and its context pushed:
+    for the loaders that commit (``gru demo``)."""
+    application = create_app({"GRU_INSTANCE_PATH": str(tmp_path), "GRU_DATABASE_URL": f"sqlite:///{tmp_path}/t.db"})
+    with application.app_context():
+        db.create_all()
+        yield application
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture
 def db_session(app):
     """The test's database session, inside a transaction rolled back at the end."""
     with app.app_context():

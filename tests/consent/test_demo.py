@@ -1,27 +1,12 @@
 """``gru demo``'s consent part: the purposes of a city's register and a demo person's consent, once."""
 
-import pytest
-
 from gru.consent.demo import load_demo_consents
 from gru.consent.services import ConsentActor, current_consents, list_purposes
 from gru.identity.demo import load_demo_data
 from gru.identity.services.parties import list_parties
 
 
-@pytest.fixture
-def app(tmp_path):
-    from gru.app import create_app
-    from gru.extensions import db
-
-    app = create_app({"GRU_INSTANCE_PATH": str(tmp_path), "GRU_DATABASE_URL": f"sqlite:///{tmp_path}/t.db"})
-    with app.app_context():
-        db.create_all()
-        yield app
-        db.session.remove()
-        db.engine.dispose()
-
-
-def test_demo_purposes_and_consent_load_once(app):
+def test_demo_purposes_and_consent_load_once(empty_app):
     load_demo_data()
     assert load_demo_consents() == 4
     assert load_demo_consents() == 0
@@ -32,5 +17,5 @@ def test_demo_purposes_and_consent_load_once(app):
     assert [(item.purpose_code, item.state, item.channel) for item in consents] == [("newsletter", "given", "desk")]
 
 
-def test_without_the_identity_demo_only_the_purposes_load(app):
+def test_without_the_identity_demo_only_the_purposes_load(empty_app):
     assert load_demo_consents() == 3

@@ -1,24 +1,9 @@
 """``load_demo_data``: the demo parties pass the validators, and load only once."""
 
-import pytest
-
 from gru.identity.demo import load_demo_data
 from gru.identity.services.links import links_of
 from gru.identity.services.parties import golden_attributes, list_parties
 from gru.identity.services.references import cross_references_of, identifiers_of
-
-
-@pytest.fixture
-def app(tmp_path):
-    from gru.app import create_app
-    from gru.extensions import db
-
-    app = create_app({"GRU_INSTANCE_PATH": str(tmp_path), "GRU_DATABASE_URL": f"sqlite:///{tmp_path}/t.db"})
-    with app.app_context():
-        db.create_all()
-        yield app
-        db.session.remove()
-        db.engine.dispose()
 
 
 def all_parties(kind=None):
@@ -35,7 +20,7 @@ def current_links(party, kind, role=None):
     ]
 
 
-def test_households_have_one_head_each(app):
+def test_households_have_one_head_each(empty_app):
     created = load_demo_data()
 
     assert created > 10
@@ -47,7 +32,7 @@ def test_households_have_one_head_each(app):
         assert 2 <= len(current_links(household, "member_of")) <= 5
 
 
-def test_company_has_its_ridet_and_a_manager(app):
+def test_company_has_its_ridet_and_a_manager(empty_app):
     load_demo_data()
 
     [company] = all_parties("company")
@@ -60,14 +45,14 @@ def test_company_has_its_ridet_and_a_manager(app):
     assert len(current_links(association, "represents", "president")) == 1
 
 
-def test_every_demo_party_is_cross_referenced(app):
+def test_every_demo_party_is_cross_referenced(empty_app):
     load_demo_data()
 
     for party in all_parties():
         assert [x.application_code for x in cross_references_of(party)] == ["demo"]
 
 
-def test_second_load_creates_nothing(app):
+def test_second_load_creates_nothing(empty_app):
     from gru.extensions import db
 
     first = load_demo_data()
@@ -82,7 +67,7 @@ def levels_of(party):
     return {golden.value.level for golden in party.golden if golden.value.level is not None}
 
 
-def test_provenance_levels(app):
+def test_provenance_levels(empty_app):
     load_demo_data()
 
     by_level = {}
