@@ -126,7 +126,8 @@ def _sign_in(hub, browser, login):
     _wait_for_title(browser, "Rechercher une personne · GRU")
 
 
-def test_agent_finds_a_person_and_changes_the_address(hub, browser, tmp_path):
+def _open_wamytan(hub, browser):
+    """Sign in as Marie, search "wamytan" and open the record found."""
     from selenium.webdriver.common.by import By
 
     _sign_in(hub, browser, "marie")
@@ -134,8 +135,13 @@ def test_agent_finds_a_person_and_changes_the_address(hub, browser, tmp_path):
     _click_and_wait(browser, browser.find_element(By.CSS_SELECTOR, "form.card button[type=submit]"),
                     "Rechercher une personne · GRU")
     browser.find_element(By.LINK_TEXT, "Wamytan").click()
-
     _wait_for_title(browser, "Fiche Wamytan · GRU")
+
+
+def test_agent_finds_a_person_and_changes_the_address(hub, browser, tmp_path):
+    from selenium.webdriver.common.by import By
+
+    _open_wamytan(hub, browser)
     assert "12 rue Jean Jaurès" in browser.find_element(By.ID, "golden").text
     browser.find_element(By.LINK_TEXT, "Modifier la fiche").click()
     _wait_for_title(browser, "Modifier la fiche · GRU")
@@ -157,12 +163,7 @@ def test_agent_records_a_consent_with_the_citizen_present(hub, browser):
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import Select
 
-    _sign_in(hub, browser, "marie")
-    browser.find_element(By.ID, "nom").send_keys("wamytan")
-    _click_and_wait(browser, browser.find_element(By.CSS_SELECTOR, "form.card button[type=submit]"),
-                    "Rechercher une personne · GRU")
-    browser.find_element(By.LINK_TEXT, "Wamytan").click()
-    _wait_for_title(browser, "Fiche Wamytan · GRU")
+    _open_wamytan(hub, browser)
 
     # withdrawing what was never given: refused, said in French, the form still there
     Select(browser.find_element(By.ID, "etat")).select_by_value("retire")
