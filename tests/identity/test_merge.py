@@ -152,17 +152,29 @@ def test_merge_needs_the_merge_scope(client, pair):
     assert response.status_code == 403
 
 
-def test_documents_move_to_the_survivor_and_back(app, client, pair, db_session):
+@pytest.fixture
+def vault_headers(app, client, db_session):
+    """A real token of an application that may read and upload every document type."""
     application, secret = make_application("vault-desk", contract=vault_contract(app.extensions["gru.catalogue"]))
-    headers = {"Authorization": f"Bearer {fetch_token(client, application, secret)}"}
-    survivor, merged = pair
-    uploaded = client.post(f"/api/v1/parties/{merged.id}/documents", query_string={"type": "identity_card"},
+    return {"Authorization": f"Bearer {fetch_token(client, application, secret)}"}
+
+
+def _upload_card(client, headers, party):
+    """An identity card uploaded on ``party``; returns its document id."""
+    uploaded = client.post(f"/api/v1/parties/{party.id}/documents", query_string={"type": "identity_card"},
                            data=pdf(), headers={**headers, "Content-Type": "application/pdf"})
     assert uploaded.status_code == 201, uploaded.get_json()
+    return uploaded.get_json()["id"]
+
+
+def test_documents_move_to_the_survivor_and_back(client, vault_headers, pair):
+    headers = vault_headers
+    survivor, merged = pair
+    document_id = _upload_card(client, headers, merged)
     merge = _merge(client, headers, survivor, merged)
     documents = client.get(f"/api/v1/parties/{survivor.id}/documents", headers=headers).get_json()["items"]
-    assert [item["id"] for item in documents] == [uploaded.get_json()["id"]]
-    assert client.get(f"/api/v1/documents/{uploaded.get_json()['id']}/content", headers=headers).status_code == 200
+    assert [item["id"] for item in documents] == [document_id]
+    assert client.get(f"/api/v1/documents/{document_id}/content", headers=headers).status_code == 200
     client.post(f"/api/v1/merges/{merge['id']}/unmerge", headers=headers)
     assert client.get(f"/api/v1/parties/{merged.id}/documents", headers=headers).get_json()["items"]
     # the reuse recorded while merged follows its document back
@@ -210,16 +222,13 @@ def test_unmerge_places_what_an_application_added_on_the_party_it_knew(client, h
     assert _record(client, caf, survivor)["cross_references"] == []
 
 
-def test_unmerge_sends_a_value_back_with_its_document(app, client, pair, db_session):
-    application, secret = make_application("vault-desk", contract=vault_contract(app.extensions["gru.catalogue"]))
-    headers = {"Authorization": f"Bearer {fetch_token(client, application, secret)}"}
+def test_unmerge_sends_a_value_back_with_its_document(client, vault_headers, pair):
+    headers = vault_headers
     survivor, merged = pair
-    uploaded = client.post(f"/api/v1/parties/{merged.id}/documents", query_string={"type": "identity_card"},
-                           data=pdf(), headers={**headers, "Content-Type": "application/pdf"})
-    assert uploaded.status_code == 201, uploaded.get_json()
+    document_id = _upload_card(client, headers, merged)
     merge = _merge(client, headers, survivor, merged)
     # an agent reads the card now on the survivor and records the birth place it shows
-    _patch(client, headers, survivor, {"birth_place": "98818"}, document_id=uploaded.get_json()["id"])
+    _patch(client, headers, survivor, {"birth_place": "98818"}, document_id=document_id)
     report = client.post(f"/api/v1/merges/{merge['id']}/unmerge", headers=headers).get_json()["unmerge_report"]
     assert report["placed_on_merged"]["attribute_values"] == ["birth_place"]
     assert report["kept_on_survivor"]["attribute_values"] == [] and report["note"] is None
