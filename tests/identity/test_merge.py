@@ -263,3 +263,20 @@ def test_the_job_checks_a_party_whose_contact_details_changed(client, headers, d
     proposed = [item for item in _open(client, headers) if item["id"] not in before]
     assert [{party["id"] for party in item["parties"]} for item in proposed] == [{str(elise.id), str(namesake.id)}]
     assert proposed[0]["origin"] == "job"
+
+
+def test_unmerge_sends_back_a_document_uploaded_since_by_an_application_that_knew_the_merged_party(
+        client, vault_headers, pair):
+    survivor, merged = pair
+    assert client.post(f"/api/v1/parties/{merged.id}/cross-references", headers=vault_headers,
+                       json={"local_id": "VAULT-1", "channel": "application"}).status_code == 201
+    merge = _merge(client, vault_headers, survivor, merged)
+    document_id = _upload_card(client, vault_headers, survivor)  # the application still speaks of its own record
+    _patch(client, vault_headers, survivor, {"birth_place": "98818"}, document_id=document_id)
+    report = client.post(f"/api/v1/merges/{merge['id']}/unmerge", headers=vault_headers).get_json()["unmerge_report"]
+    assert report["placed_on_merged"]["documents"] == [document_id]
+    assert report["placed_on_merged"]["attribute_values"] == ["birth_place"]
+    assert report["kept_on_survivor"]["documents"] == []
+    documents = client.get(f"/api/v1/parties/{merged.id}/documents", headers=vault_headers).get_json()["items"]
+    assert [item["id"] for item in documents] == [document_id]
+    assert client.get(f"/api/v1/parties/{survivor.id}/documents", headers=vault_headers).get_json()["items"] == []
