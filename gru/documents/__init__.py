@@ -48,7 +48,7 @@ def init_app(app):
     from gru.identity.search.merge import register_party_table
 
     # a merge moves a party's documents and their reuse log to the survivor (issue 6)
-    register_party_table(app, "documents", "uploaded_at")
+    register_party_table(app, "documents", "uploaded_at", author_columns=("uploaded_by_type", "uploaded_by_id"))
     register_party_table(app, "document_reuses", "reused_at")
     from gru.documents.api import UPLOAD_ENDPOINT
     from gru.rest.content import accept_raw_body

@@ -84,7 +84,7 @@ def unmerge(merge_id, actor):
     record_history(survivor, "unmerged", str(merged.id), actor)
     record_history(merged, "unmerged", str(survivor.id), actor)
     record_moved_history(merged, survivor, restored, actor, "moved_in", "moved_out")
-    kept = additions.kept_on_survivor(set(back["attribute_values"]), set(back["cross_references"]), documents_back)
+    kept = additions.kept_on_survivor(set(back["attribute_values"]), set(back["cross_references"]))
     record.unmerged_at, record.unmerged_by = utcnow(), f"{actor.type}:{actor.id}"
     record.unmerge_report = {
         "restored": {name: len(pks) for name, pks in restored.items()},
@@ -124,9 +124,6 @@ class _Additions:
         self.identifiers = list(db.session.scalars(select(Identifier).where(
             Identifier.party_pk == survivor_pk, Identifier.created_at > since)))
         documents = party_table("documents") if "documents" in party_tables() else None
-        self.documents = [] if documents is None else db.session.execute(select(
-            documents.c.pk, documents.c.id, documents.c.uploaded_by_type, documents.c.uploaded_by_id).where(
-            documents.c.party_pk == survivor_pk, documents.c[party_tables()["documents"]] > since)).all()
         moved_documents = moved.get("documents", [])
         self.moved_document_ids = set() if documents is None or not moved_documents else set(db.session.scalars(
             select(documents.c.id).where(documents.c.pk.in_(moved_documents))))
@@ -152,19 +149,18 @@ class _Additions:
         return author_type == "application" and author_id in self.merged_only_apps
 
     def placed_on_merged(self):
-        documents = [row for row in self.documents if self._by_merged_only_app(row.uploaded_by_type, row.uploaded_by_id)]
-        document_ids = self.moved_document_ids | {row.id for row in documents}
+        self._placed_authored = {
+            name: [row for row in rows if self._by_merged_only_app(row.author_type, row.author_id)]
+            for name, rows in self.authored.items()}
+        # rule 1: a value citing a document follows it (documents are labelled by their id)
+        document_ids = self.moved_document_ids | {row.label for row in self._placed_authored.get("documents", ())}
         values = [value for value in self.values
                   if (value.document_id is not None and value.document_id in document_ids)
                   or (value.document_id is None and self._by_merged_only_app(value.author_type, value.author_id))]
         references = [item for item in self.references if item.application_code in self.merged_only_apps]
-        self._placed = {"attribute_values": values, "cross_references": references, "documents": documents}
-        self._placed_authored = {
-            name: [row for row in rows if self._by_merged_only_app(row.author_type, row.author_id)]
-            for name, rows in self.authored.items()}
+        self._placed = {"attribute_values": values, "cross_references": references}
         return {"attribute_values": [value.pk for value in values],
                 "cross_references": [item.pk for item in references],
-                "documents": [row.pk for row in documents],
                 **{name: [row.pk for row in rows] for name, rows in self._placed_authored.items()}}
 
     def describe_placed(self):
@@ -172,19 +168,16 @@ class _Additions:
         return {
             "attribute_values": sorted({value.attribute_key for value in self._placed["attribute_values"]}),
             "cross_references": [f"{item.application_code}:{item.local_id}" for item in self._placed["cross_references"]],
-            "documents": [str(row.id) for row in self._placed["documents"]],
             **{name: [str(row.label) for row in rows] for name, rows in self._placed_authored.items()},
         }
 
-    def kept_on_survivor(self, values_back, references_back, documents_back):
-        documents_back = set(documents_back)
+    def kept_on_survivor(self, values_back, references_back):
         return {
             "attribute_values": sorted({value.attribute_key for value in self.values if value.pk not in values_back}),
             "links": [str(link.id) for link in self.links],
             "identifiers": [f"{item.type}:{item.value}" for item in self.identifiers],
             "cross_references": [f"{item.application_code}:{item.local_id}" for item in self.references
                                  if item.pk not in references_back],
-            "documents": [str(row.id) for row in self.documents if row.pk not in documents_back],
             **{name: [str(row.label) for row in rows if row not in self._placed_authored[name]]
                for name, rows in self.authored.items()},
         }
