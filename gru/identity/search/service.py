@@ -17,7 +17,7 @@ import functools
 from dataclasses import dataclass
 
 from rapidfuzz.distance import OSA
-from sqlalchemy import Integer, bindparam, func, literal_column, null, or_, select, union_all
+from sqlalchemy import Integer, bindparam, case, cast, func, literal_column, null, or_, select, union_all
 
 from gru.errors import ValidationFailed
 from gru.extensions import db
@@ -106,8 +106,9 @@ def candidate_pks(terms, fields, limit, extra_tokens=()):
     return [row.party_pk for row in db.session.execute(query)]
 
 
-def search_candidates(expanded, fields, extra_tokens, limit, particles=()):
-    """Candidates of a free-text search, most hits first (ties: oldest first).
+def candidate_entries(expanded, fields, extra_tokens, limit, kinds=None, particles=()):
+    """The index entries ``(party_pk, kind, profile)`` of the candidates of a free-text
+    search, most hits first (ties: oldest first), those of ``kinds`` (None: all).
 
     Each query word (with its terms one edit away) is looked up with ``LIMIT``
     :data:`RARE` + 1: a word held by more parties than that ("marie", "martin" in a
@@ -119,12 +120,17 @@ def search_candidates(expanded, fields, extra_tokens, limit, particles=()):
     all-or-nothing, so that SQLite and PostgreSQL return the same candidates.
     ``particles`` (:func:`gru.identity.names.query_particles`) are paired with the query
     words too: "Lê Aiko" finds Aiko Lê, whose family name is a particle's spelling.
+
+    One statement does it all (:func:`_candidates_statement`): the look-ups, the count of
+    hits, the cut to ``limit`` and the candidates' profiles; the kind is filtered after
+    the cut, as the re-ranking would.
     """
-    counts, common = {}, []
     tokens = list(expanded)
+    if not tokens and not extra_tokens:  # matching an organisation by its identifiers only
+        return []
     has_pairs = (len(tokens) >= 2 or bool(particles and tokens)) and set(PERSON_FIELDS) <= set(fields)
     values = {f"terms_{index}": sorted(expanded[token]) for index, token in enumerate(tokens)}
-    values.update(fields=list(fields), rare=RARE, rare_limit=RARE + 1)
+    values.update(fields=list(fields), rare=RARE, rare_limit=RARE + 1, limit=limit)
     if has_pairs:
         pairs = {pair_token(left, right) for index, first in enumerate(tokens)
                  for second in tokens[index + 1:] for left in expanded[first] for right in expanded[second]}
@@ -133,31 +139,44 @@ def search_candidates(expanded, fields, extra_tokens, limit, particles=()):
         values["pairs"] = sorted(pairs)
     if extra_tokens:
         values["births"] = sorted(extra_tokens)
-    if not tokens and not extra_tokens:  # matching an organisation by its identifiers only
-        return []
-    statement = _lookup_statement(dialect_name(), len(tokens), has_pairs, bool(extra_tokens))
-    found = {}
-    for tag, party_pk in db.session.execute(statement, values).all():  # one statement, one round trip
-        if party_pk is None:  # a word too common: its holders stayed in the database
-            common.append(tokens[tag])
-        else:
-            found.setdefault(tag, set()).add(party_pk)
-    for tag, pks in found.items():
-        for pk in pks:
-            counts[pk] = counts.get(pk, 0) + (2 if tag == _PAIRS else 1)
-    if not counts and common:
+    statement = _candidates_statement(dialect_name(), len(tokens), has_pairs, bool(extra_tokens))
+    # the connection, not the session: a Core statement needs none of the ORM's execution
+    rows = db.session.connection().execute(statement, values).all()
+    common = [tokens[row.tag] for row in rows if row.party_pk is None]
+    found = sorted((row for row in rows if row.party_pk is not None), key=lambda row: (-row.hits, row.party_pk))
+    if not found and common:
         terms = {term for token in common for term in expanded[token]}
-        return candidate_pks(terms, fields, limit)
-    return [pk for pk, _hits in sorted(counts.items(), key=lambda item: (-item[1], item[0]))[:limit]]
+        return entries_of(candidate_pks(terms, fields, limit), kinds)
+    return [row for row in found if kinds is None or row.kind in kinds]
 
 
 _PAIRS, _BIRTH = -1, -2
 
 
 @functools.cache
-def _lookup_statement(dialect, words, has_pairs, has_birth):
+def _candidates_statement(dialect, words, has_pairs, has_birth):
+    """``(tag, party_pk, hits, kind, profile)`` rows of a search of ``words`` query words
+    (built once per shape; the values are bound at execution): the candidates, ``tag``
+    NULL, at most ``limit`` of those with the most hits (a pair key counts two), with
+    their index entry; then one row ``(i, NULL, ...)`` for each word ``i`` too common to
+    make candidates (:func:`_lookups`)."""
+    lookups = _lookups(dialect, words, has_pairs, has_birth).cte("lookups")
+    if dialect == "postgresql":
+        lookups = lookups.prefix_with("MATERIALIZED")  # read once, by both branches
+    found = select(lookups.c.tag, lookups.c.party_pk).where(lookups.c.party_pk.is_not(None)).distinct().subquery("found")
+    hits = func.sum(case((found.c.tag == _PAIRS, 2), else_=1)).label("hits")
+    counted = (select(found.c.party_pk, hits).group_by(found.c.party_pk)
+               .order_by(hits.desc(), found.c.party_pk).limit(bindparam("limit", type_=Integer)).subquery("counted"))
+    candidates = (select(cast(null(), Integer).label("tag"), counted.c.party_pk, counted.c.hits, PartySearchEntry.kind,
+                         PartySearchEntry.profile)
+                  .join_from(counted, PartySearchEntry, PartySearchEntry.party_pk == counted.c.party_pk))
+    markers = select(lookups.c.tag, null(), null(), null(), null()).where(lookups.c.party_pk.is_(None))
+    return union_all(candidates, markers)  # the candidates first: their column types process the rows
+
+
+def _lookups(dialect, words, has_pairs, has_birth):
     """The ``(tag, party_pk)`` lookups of a search of ``words`` query words, in one
-    ``UNION ALL`` (built once per shape; the values are bound at execution).
+    ``UNION ALL``.
 
     Word ``i`` (tag ``i``, its terms ``terms_i``, in ``fields``) is read with ``LIMIT
     rare_limit`` (:data:`RARE` + 1); one that finds more than ``rare`` rows answers one
@@ -202,7 +221,7 @@ def entries_of(pks, kinds):
     if not pks:
         return []
     values = {"pks": list(pks)} if kinds is None else {"pks": list(pks), "kinds": list(kinds)}
-    return db.session.execute(_entries_statement(dialect_name(), kinds is not None), values).all()
+    return db.session.connection().execute(_entries_statement(dialect_name(), kinds is not None), values).all()
 
 
 @functools.cache
@@ -229,9 +248,9 @@ def search(q, *, fields, kinds=None, birth_date=None, commune=None, limit=20):
             raise ValidationFailed({"birth_date": [getattr(error, "detail", str(error))]}) from None
     expanded = expand(tokens)
     extra = {birth_date_token(birth_date)} if birth_date else set()
-    pks = search_candidates(expanded, fields, extra, CANDIDATES, particles=names.query_particles(q))
+    entries = candidate_entries(expanded, fields, extra, CANDIDATES, kinds, particles=names.query_particles(q))
     similar = _Similarities(tokens)
-    hits = [_rank(entry, tokens, expanded, fields, birth_date, commune, similar) for entry in entries_of(pks, kinds)]
+    hits = [_rank(entry, tokens, expanded, fields, birth_date, commune, similar) for entry in entries]
     hits = [hit for hit in hits if hit is not None]
     hits.sort(key=lambda hit: (-hit.score, hit.party_pk))
     return hits[:limit]
@@ -334,11 +353,13 @@ def match(kind, attributes, *, kinds=None, limit=10, exclude_pk=None):
     extra = {token for field, token in rows if field in ("birth_date", "ssn")}
     expanded = expand(name_terms)
     fields = PERSON_FIELDS if kind == "person" else ORGANISATION_FIELDS
-    pks = search_candidates(expanded, fields, extra, MATCH_CANDIDATES)
-    if kind != "person":
-        pks = list(dict.fromkeys(identified_pks(attributes) + pks))
+    entries = candidate_entries(expanded, fields, extra, MATCH_CANDIDATES, [kind])
+    if kind != "person":  # those holding one of its identifiers first
+        known = {entry.party_pk for entry in entries}
+        identified = [pk for pk in dict.fromkeys(identified_pks(attributes)) if pk not in known]
+        entries = entries_of(identified, [kind]) + entries
     results = []
-    for entry in entries_of([pk for pk in pks if pk != exclude_pk], [kind]):
+    for entry in (entry for entry in entries if entry.party_pk != exclude_pk):
         comparison = matching.compare(kind, profile, entry.profile)
         if comparison.decision != "none":
             results.append((entry.party_pk, comparison))
