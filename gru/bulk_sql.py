@@ -137,3 +137,13 @@ def analyse(connection, tables):
         return
     quote = connection.dialect.identifier_preparer.quote
     connection.exec_driver_sql(f"ANALYZE {', '.join(quote(table.name) for table in tables)}")
+
+
+def planned_rows(connection, table):
+    """How many rows the planner's statistics give ``table`` (PostgreSQL ``reltuples``,
+    from its last ``ANALYZE``); 0 when it was never analysed, and on SQLite."""
+    if connection.dialect.name != "postgresql":
+        return 0
+    rows = connection.exec_driver_sql("SELECT reltuples FROM pg_class WHERE oid = to_regclass(%(name)s)",
+                                      {"name": table.name}).scalar()
+    return max(0, int(rows or 0))  # -1: never analysed

@@ -6,6 +6,7 @@ dropped at its end. The schema comes from the real Alembic migrations. Each test
 in a transaction that is rolled back (commits inside become savepoint releases).
 """
 
+import contextlib
 import os
 import uuid
 
@@ -110,6 +111,40 @@ def scratch_postgres_url():
     url, name, server = _create_postgres_database()
     yield url.render_as_string(hide_password=False)
     _drop_postgres_database(server, name)
+
+
+@contextlib.contextmanager
+def _app_on_its_own_database(backend, tmp_path_factory):
+    instance = make_instance(tmp_path_factory)
+    if backend == "sqlite":
+        url, dropped = f"sqlite:///{instance}/gru.sqlite3", None
+    else:
+        url, name, server = _create_postgres_database()
+        url, dropped = url.render_as_string(hide_password=False), (server, name)
+    application = build_app(instance, url)
+    try:
+        yield application
+    finally:
+        with application.app_context():
+            db.session.remove()
+            db.engine.dispose()
+        if dropped:
+            _drop_postgres_database(*dropped)
+
+
+@pytest.fixture
+def fresh_app(backend, tmp_path_factory):
+    """An app on a database of its own, migrated to the head, for the tests that commit
+    or migrate (the shared ``app`` rolls each test back)."""
+    with _app_on_its_own_database(backend, tmp_path_factory) as application:
+        yield application
+
+
+@pytest.fixture
+def fresh_postgres_app(tmp_path_factory):
+    """:func:`fresh_app` on PostgreSQL only, for the tests marked ``postgres``."""
+    with _app_on_its_own_database("postgresql", tmp_path_factory) as application:
+        yield application
 
 
 @pytest.fixture

@@ -4,9 +4,10 @@ reported with its number and changes nothing; a rerun resumes; a dry run writes 
 import json
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from gru.events.models import Event
+from gru.extensions import db
 from gru.identity.import_cli import import_command
 from gru.identity.models import AttributeValue, CrossReference, GoldenValue, Party
 from gru.identity.search.models import DuplicateSuspicion
@@ -159,3 +160,44 @@ def test_a_possible_duplicate_inside_the_file_is_queued_for_review(app, files, d
     suspicion = db_session.scalars(select(DuplicateSuspicion)).one()
     assert {suspicion.party_a_pk, suspicion.party_b_pk} == {xrefs["T1"], xrefs["T2"]}
     assert (suspicion.origin, suspicion.decision, suspicion.status) == ("import", "possible", "open")
+
+
+NEWCOMERS = [("Tjibaou", "Marie"), ("Néaoutyine", "Paul"), ("Pidjot", "Léa"), ("Ukeiwé", "Jean"),
+             ("Lalié", "Sophie"), ("Naisseline", "Hugo"), ("Gorodey", "Emma"), ("Wetta", "Louis"),
+             ("Trolue", "Inès"), ("Poithily", "Théo"), ("Hnawia", "Zoé"), ("Bouanou", "Jules"), ("Tidjine", "Chloé")]
+
+
+def _planned_and_counted_parties(app):
+    with app.app_context():
+        try:
+            return (db.session.scalar(text("SELECT reltuples::bigint FROM pg_class WHERE relname = 'parties'")),
+                    db.session.scalar(select(func.count()).select_from(Party)))
+        finally:
+            db.session.remove()
+
+
+@pytest.mark.postgres
+def test_an_import_analyses_the_hub_only_once_it_outgrows_its_statistics(fresh_postgres_app, tmp_path):
+    """A delta of a few lines into a big hub must not re-analyse the whole hub (5 s of a
+    2,000-line batch at 1,000,000 persons); an import that doubles it must, or PostgreSQL
+    plans its look-ups from the statistics of a far smaller hub."""
+    app = fresh_postgres_app
+    with app.app_context():
+        make_application("cafat")
+        db.session.commit()
+    (tmp_path / "mapping.json").write_text(json.dumps(MAPPING))
+
+    def import_newcomers(name, first, last):
+        rows = [f"N{n};{family};;{given};0{n % 9 + 1}/0{n % 9 + 1}/19{50 + n};;"
+                for n, (family, given) in enumerate(NEWCOMERS[first:last], start=first)]
+        (tmp_path / name).write_text(CSV.splitlines()[0] + "\n" + "\n".join(rows) + "\n", encoding="utf-8")
+        result = _run(app, tmp_path, name=name)
+        assert result.exit_code == 0, result.stderr
+        assert f"created {last - first}" in result.stdout
+
+    import_newcomers("first.csv", 0, 4)  # a hub never analysed: after its first batch
+    assert _planned_and_counted_parties(app) == (4, 4)
+    import_newcomers("small.csv", 4, 6)  # 2 lines into a hub of 4: its statistics hold
+    assert _planned_and_counted_parties(app) == (4, 6)
+    import_newcomers("large.csv", 6, 13)  # 7 lines: the hub more than doubles
+    assert _planned_and_counted_parties(app) == (13, 13)

@@ -11,7 +11,6 @@ from gru.identity.search.bulk import match_many
 from gru.identity.search.models import PartySearchToken
 from gru.identity.services.context import make_provenance
 from gru.identity.services.parties import create_parties
-from tests.conftest import _create_postgres_database, _drop_postgres_database, build_app, make_instance
 from tests.factories.identity import DESK_AGENT, PERSON, make_party
 
 # on the wrong birth date alone, a namesake stays "none" (matching); with an e-mail and a
@@ -85,25 +84,6 @@ def test_an_email_shared_by_a_whole_institution_brings_no_candidate(db_session):
     [candidates] = match_many("person", [{"family_name": "Martin", "given_names": "Paul", "sex": "M",
                                           "birth_date": "1960-05-05", **shared}])
     assert candidates == []
-
-
-@pytest.fixture
-def fresh_app(backend, tmp_path_factory):
-    """An app on a database of its own, migrated to the head: the test moves it down
-    and up again."""
-    instance = make_instance(tmp_path_factory)
-    if backend == "sqlite":
-        url, dropped = f"sqlite:///{instance}/gru.sqlite3", None
-    else:
-        url, name, server = _create_postgres_database()
-        url, dropped = url.render_as_string(hide_password=False), (server, name)
-    app = build_app(instance, url)
-    yield app
-    with app.app_context():
-        db.session.remove()
-        db.engine.dispose()
-    if dropped:
-        _drop_postgres_database(*dropped)
 
 
 def test_the_migration_adds_the_keys_to_a_base_indexed_before_them(fresh_app):
