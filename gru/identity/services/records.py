@@ -11,9 +11,11 @@ plan, and no faster on SQLite. :func:`read_records` reads a page of records (sea
 the same way, in two statements whatever their number.
 """
 
+import json
 from dataclasses import dataclass
 
-from sqlalchemy import bindparam, literal, select, union_all
+from sqlalchemy import BigInteger, Text, any_, bindparam, func, literal, select, union_all
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import aliased
 
 from gru.direct_sql import DirectStatement
@@ -75,16 +77,31 @@ def read_record(party_id):
     return _record(rows, _REFERENCES.execute(connection, {"party_pk": rows[0].pk}))
 
 
-#: :data:`_RECORD` and :data:`_REFERENCES` for a list of parties (``pks``, expanding)
-_RECORDS = _RECORD_ROWS.where(Party.pk.in_(bindparam("pks", expanding=True)))
-_REFERENCES_OF_MANY = union_all(
-    select(literal(0).label("tag"), Identifier.pk, Identifier.type.label("first"), Identifier.value.label("second"),
-           Identifier.party_pk)
-    .where(Identifier.party_pk.in_(bindparam("pks", expanding=True))),
-    select(literal(1), CrossReference.pk, CrossReference.application_code, CrossReference.local_id,
-           CrossReference.party_pk)
-    .where(CrossReference.party_pk.in_(bindparam("pks", expanding=True))),
-).order_by("tag", "pk")
+def _among(column, dialect):
+    """``column IN`` the list ``pks`` given as one parameter, so that the statement is
+    compiled once and runs on the cursor: an array on PostgreSQL, a JSON array read by
+    ``json_each`` on SQLite (:func:`_pks`)."""
+    if dialect == "postgresql":
+        return column == any_(bindparam("pks", type_=ARRAY(BigInteger)))
+    return column.in_(select(func.json_each(bindparam("pks", type_=Text)).table_valued("value").c.value))
+
+
+def _pks(dialect, pks):
+    return list(pks) if dialect == "postgresql" else json.dumps(list(pks))
+
+
+def _records_of_many(dialect):
+    """:data:`_RECORD` and :data:`_REFERENCES` for a list of parties."""
+    references = union_all(
+        select(literal(0).label("tag"), Identifier.pk, Identifier.type.label("first"), Identifier.value.label("second"),
+               Identifier.party_pk).where(_among(Identifier.party_pk, dialect)),
+        select(literal(1), CrossReference.pk, CrossReference.application_code, CrossReference.local_id,
+               CrossReference.party_pk).where(_among(CrossReference.party_pk, dialect)),
+    ).order_by("tag", "pk")
+    return DirectStatement(_RECORD_ROWS.where(_among(Party.pk, dialect))), DirectStatement(references)
+
+
+_OF_MANY = {dialect: _records_of_many(dialect) for dialect in ("postgresql", "sqlite")}
 
 
 def read_records(pks):
@@ -94,10 +111,12 @@ def read_records(pks):
     if not pks:
         return []
     connection = db.session.connection()
+    dialect = connection.dialect.name
+    records_statement, references_statement = _OF_MANY[dialect]
     rows, references = {}, {}
-    for row in connection.execute(_RECORDS, {"pks": list(pks)}).all():
+    for row in records_statement.execute(connection, {"pks": _pks(dialect, pks)}):
         rows.setdefault(row.pk, []).append(row)
-    for row in connection.execute(_REFERENCES_OF_MANY, {"pks": list(rows)}).all():
+    for row in references_statement.execute(connection, {"pks": _pks(dialect, rows)}):
         references.setdefault(row.party_pk, []).append(row)
     return [_record(rows[pk], references.get(pk, ())) for pk in pks if pk in rows]
 
