@@ -80,7 +80,7 @@ def expand(tokens):
     if len(keys) > _FEW_KEYS:  # a batch of bulk matching
         rows = db.session.execute(select_among((SearchTermKey.key, SearchTermKey.term), SearchTermKey.key, sorted(keys)))
     else:
-        rows = db.session.execute(_terms_statement(dialect_name()), {"keys": sorted(keys)}).all()
+        rows = db.session.connection().execute(_terms_statement(dialect_name()), {"keys": sorted(keys)}).all()
     for key, term in rows:
         for token in keys[key]:
             if term != token and OSA.distance(token, term) <= 1:
