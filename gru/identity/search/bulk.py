@@ -98,6 +98,8 @@ def match_many(kind, attribute_sets, exclude_pks=None, limit=10, are_profiles=Fa
             pks.discard(exclude_pks[index])
         candidate_sets.append(pks)
     entries = _profiles(sorted(set().union(*candidate_sets)) if candidate_sets else [])
+    # each candidate's name terms once: a namesake is the candidate of many lines of a batch
+    entry_terms = {pk: {token for _field, token in other.get("tokens", ())} for pk, other in entries.items()}
     results = []
     for profile, (families, given), pks, terms in zip(profiles, parts, candidate_sets, term_sets):
         found = []
@@ -105,7 +107,7 @@ def match_many(kind, attribute_sets, exclude_pks=None, limit=10, are_profiles=Fa
             other = entries.get(pk)
             if other is None:
                 continue
-            has_name = terms & {token for _field, token in other.get("tokens", ())}
+            has_name = not terms.isdisjoint(entry_terms[pk])
             if not has_name and not _same_key(profile, other, holders):
                 continue  # same birth date, no name in common: not worth comparing
             comparison = matching.compare_persons(profile, other)
