@@ -32,7 +32,7 @@ from gru.identity.search.index import (
     tokens_of,
 )
 from gru.identity.search.models import PartySearchEntry, PartySearchToken, SearchTermKey
-from gru.identity.search.sql import among_bound, dialect_name, select_among
+from gru.identity.search.sql import among_bound, dialect_name, flushed_connection, select_among
 from gru.identity.validators import birth_date as validate_birth_date
 
 #: candidates re-ranked per search, those with the most hits. Measured on the search
@@ -80,7 +80,7 @@ def expand(tokens):
     if len(keys) > _FEW_KEYS:  # a batch of bulk matching
         rows = db.session.execute(select_among((SearchTermKey.key, SearchTermKey.term), SearchTermKey.key, sorted(keys)))
     else:
-        rows = db.session.connection().execute(_terms_statement(dialect_name()), {"keys": sorted(keys)}).all()
+        rows = flushed_connection().execute(_terms_statement(dialect_name()), {"keys": sorted(keys)}).all()
     for key, term in rows:
         for token in keys[key]:
             if term != token and OSA.distance(token, term) <= 1:
@@ -140,8 +140,7 @@ def candidate_entries(expanded, fields, extra_tokens, limit, kinds=None, particl
     if extra_tokens:
         values["births"] = sorted(extra_tokens)
     statement = _candidates_statement(dialect_name(), len(tokens), has_pairs, bool(extra_tokens))
-    # the connection, not the session: a Core statement needs none of the ORM's execution
-    rows = db.session.connection().execute(statement, values).all()
+    rows = flushed_connection().execute(statement, values).all()
     common = [tokens[row.tag] for row in rows if row.party_pk is None]
     found = sorted((row for row in rows if row.party_pk is not None), key=lambda row: (-row.hits, row.party_pk))
     if not found and common:
@@ -221,7 +220,7 @@ def entries_of(pks, kinds):
     if not pks:
         return []
     values = {"pks": list(pks)} if kinds is None else {"pks": list(pks), "kinds": list(kinds)}
-    return db.session.connection().execute(_entries_statement(dialect_name(), kinds is not None), values).all()
+    return flushed_connection().execute(_entries_statement(dialect_name(), kinds is not None), values).all()
 
 
 @functools.cache

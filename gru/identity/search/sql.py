@@ -58,4 +58,15 @@ def dialect_name():
     return db.session.get_bind().dialect.name
 
 
-__all__ = ["among", "among_bound", "dialect_name", "select_among"]
+def flushed_connection():
+    """The session's connection, flushed first as ``Session.execute`` would (autoflush):
+    a Core statement run on it sees the transaction's ORM changes (and the index rows
+    they rewrite on flush) without going through the ORM's execution, which costs more
+    than the few look-ups of a search."""
+    session = db.session
+    if session.autoflush:
+        session.flush()
+    return session.connection()
+
+
+__all__ = ["among", "among_bound", "dialect_name", "flushed_connection", "select_among"]
