@@ -20,18 +20,26 @@ from sqlalchemy import func, select
 
 from gru.auth.contracts import CODE
 from gru.auth.models import Application
+from gru.auth.services import APPLICATION_CODE
 from gru.consent.models import LAWFUL_BASES, STATES, Consent, Purpose
 from gru.dbtypes import utcnow
-from gru.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from gru.errors import Conflict, Forbidden, InvalidValue, NotFound, ValidationFailed
 from gru.events.services import record_event
 from gru.extensions import db
 from gru.identity.catalogue import CHANNELS
 from gru.identity.models import HistoryEntry, Party
+from gru.identity.strings import reject_forbidden_characters
 
 PURPOSE_FIELDS = ("label", "description", "lawful_basis", "data_categories", "recipients", "retention_days",
                   "retention_text")
 MAX_RETENTION_DAYS = 36_500
 TEXT_VERSION = re.compile(r"^[\w.:/+-]{1,64}$")
+
+
+def is_code(value, pattern=CODE):
+    """Whether ``value`` is a string of the codes' form (purposes and contracts' codes, or
+    ``pattern``), nothing before or after."""
+    return isinstance(value, str) and pattern.fullmatch(value) is not None
 
 
 class PurposeNotConsentBased(ValidationFailed):
@@ -92,10 +100,23 @@ class ConsentRequest:
 # -- the purposes register ----------------------------------------------------------------------
 
 
+def _is_text(value, limit, multiline=False, required=True):
+    """Whether ``value`` is a text of at most ``limit`` characters (at least one that is
+    not a space, when ``required``) that the hub stores: no control character
+    (:func:`gru.identity.strings.reject_forbidden_characters`; PostgreSQL refuses NUL),
+    newlines and tabs allowed where ``multiline``."""
+    if not isinstance(value, str) or len(value.strip()) > limit or (required and not value.strip()):
+        return False
+    try:
+        reject_forbidden_characters(value.replace("\n", "").replace("\t", "") if multiline else value)
+    except InvalidValue:
+        return False
+    return True
+
+
 def _texts(errors, name, values, limit):
-    if not isinstance(values, list) or not all(isinstance(value, str) and 0 < len(value.strip()) <= limit
-                                               for value in values):
-        errors[name] = [f"A list of texts of 1 to {limit} characters."]
+    if not isinstance(values, list) or not all(_is_text(value, limit) for value in values):
+        errors[name] = [f"A list of texts of 1 to {limit} characters, without control characters."]
         return []
     return sorted({value.strip() for value in values})
 
@@ -110,14 +131,13 @@ def _check_purpose(document, current=None):
     fields.update({name: value for name, value in document.items() if name in PURPOSE_FIELDS})
     if current is None:
         code = document.get("code")
-        if not isinstance(code, str) or not CODE.match(code):
+        if not is_code(code):
             errors["code"] = [f"A code matching {CODE.pattern}."]
-    label = fields.get("label")
-    if not isinstance(label, str) or not 0 < len(label.strip()) <= 200:
-        errors["label"] = ["A text of 1 to 200 characters."]
-    if fields["description"] is not None and (not isinstance(fields["description"], str)
-                                              or len(fields["description"]) > 4000):
-        errors["description"] = ["A text of at most 4000 characters."]
+    if not _is_text(fields.get("label"), 200):
+        errors["label"] = ["A text of 1 to 200 characters, without control characters."]
+    if fields["description"] is not None and not _is_text(fields["description"], 4000, multiline=True,
+                                                          required=False):
+        errors["description"] = ["A text of at most 4000 characters, without control characters but newlines."]
     if fields.get("lawful_basis") not in LAWFUL_BASES:
         errors["lawful_basis"] = [f"One of {', '.join(LAWFUL_BASES)} (GDPR art. 6(1))."]
     fields["data_categories"] = _texts(errors, "data_categories", fields["data_categories"], 100)
@@ -130,21 +150,23 @@ def _check_purpose(document, current=None):
     if days is not None and (isinstance(days, bool) or not isinstance(days, int)
                              or not 0 < days <= MAX_RETENTION_DAYS):
         errors["retention_days"] = [f"A number of days from 1 to {MAX_RETENTION_DAYS}."]
-    if text is not None and (not isinstance(text, str) or not 0 < len(text.strip()) <= 500):
-        errors["retention_text"] = ["A text of 1 to 500 characters."]
+    if text is not None and not _is_text(text, 500):
+        errors["retention_text"] = ["A text of 1 to 500 characters, without control characters."]
     if (days is None) == (text is None) and "retention_days" not in errors and "retention_text" not in errors:
         errors["retention"] = ["The retention period: retention_days (a duration in days) or retention_text (a text), "
                                "one of the two."]
     if errors:
         raise ValidationFailed(errors, detail="The purpose is invalid.")
-    fields["label"] = label.strip()
+    fields["label"] = fields["label"].strip()
     if text is not None:
         fields["retention_text"] = text.strip()
     return fields
 
 
 def get_purpose(code):
-    purpose = db.session.scalar(select(Purpose).where(Purpose.code == code))
+    # a code no purpose can have is not looked up: PostgreSQL refuses some characters
+    # (NUL) in a text parameter, and the caller gets the same 404 either way
+    purpose = db.session.scalar(select(Purpose).where(Purpose.code == code)) if is_code(code) else None
     if purpose is None:
         raise NotFound(f"No purpose has the code {code!r} in the register.")
     return purpose
@@ -257,6 +279,8 @@ def consent_history(party_id, actor):
 
 def _check_request(request, actor):
     errors = {}
+    if not is_code(request.purpose):
+        errors["purpose"] = [f"A purpose's code matches {CODE.pattern}."]
     if request.state not in STATES:
         errors["state"] = [f"One of {', '.join(STATES)}."]
     if request.channel not in CHANNELS:
@@ -271,7 +295,9 @@ def _check_request(request, actor):
     if request.application is not None:
         if actor.type == "application" and request.application != actor.application:
             raise Forbidden("An application records consents limited to itself only.")
-        if db.session.scalar(select(Application.pk).where(Application.code == request.application)) is None:
+        if not is_code(request.application, APPLICATION_CODE):
+            errors["application"] = [f"An application's code matches {APPLICATION_CODE.pattern}."]
+        elif db.session.scalar(select(Application.pk).where(Application.code == request.application)) is None:
             errors["application"] = [f"No application has the code {request.application!r}."]
     if errors:
         raise ValidationFailed(errors)

@@ -26,6 +26,7 @@ def test_declare_read_update_retire(client, make_token):
     assert client.get("/api/v1/purposes/school_canteen", headers=admin).get_json()["retired_at"]
     assert_problem(client.delete("/api/v1/purposes/school_canteen", headers=admin), 409)
     assert_problem(client.get("/api/v1/purposes/nothing", headers=admin), 404)
+    assert_problem(client.get("/api/v1/purposes/school%00canteen", headers=admin), 404)
 
 
 def test_bad_purposes_are_422_naming_the_fields(client, make_token):

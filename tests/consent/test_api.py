@@ -104,6 +104,8 @@ def test_bad_bodies_are_problems(client, give, person, headers):
     assert "state" in assert_problem(give(person, state="perhaps"), 422)["errors"]
     assert "text_version" in assert_problem(give(person, text_version="a b"), 422)["errors"]
     assert "purpose" in assert_problem(give(person, purpose="unknown"), 422)["errors"]
+    # characters PostgreSQL refuses in a text parameter are a 422, not a failed look-up
+    assert "purpose" in assert_problem(give(person, purpose="news\u0000letter"), 422)["errors"]
     assert_problem(client.post(f"/api/v1/parties/{uuid.uuid4()}/consents", headers=headers, json={
         "purpose": "newsletter", "state": "given", "channel": "desk", "text_version": "v1"}), 404)
     assert_problem(client.get(f"/api/v1/parties/{uuid.uuid4()}/consents", headers=headers), 404)

@@ -36,6 +36,10 @@ def request(state="given", **fields):
     ({"code": "x" * 65}, "code"),
     ({"label": ""}, "label"),
     ({"label": "x" * 201}, "label"),
+    ({"label": "Lettre\u0000d'information"}, "label"),  # PostgreSQL refuses NUL in text
+    ({"description": "Deux fois\u0007 par mois"}, "description"),
+    ({"retention_text": "deux\u0000ans"}, "retention_text"),
+    ({"recipients": ["Service\u001bcommunication"]}, "recipients"),
     ({"lawful_basis": "because"}, "lawful_basis"),
     ({"data_categories": "identity"}, "data_categories"),
     ({"data_categories": [""]}, "data_categories"),
@@ -179,3 +183,19 @@ def test_rights_of_the_contract_are_enforced(db_session, newsletter, person):
     households_only = ConsentActor(type="agent", id="marie", party_kinds=("household",))
     with pytest.raises(Forbidden):
         current_consents(person.id, households_only)
+
+
+@pytest.mark.parametrize("field, value", [("purpose", "news\u0000letter"), ("application", "media\u0000theque")])
+def test_codes_no_purpose_or_application_can_have_are_refused_naming_the_field(db_session, newsletter, person,
+                                                                                field, value):
+    """A NUL (which PostgreSQL refuses in a text parameter) or any character outside the
+    codes' form is a refusal naming the field, not a failed look-up."""
+    with pytest.raises(ValidationFailed) as refusal:
+        record_consent(person.id, request(**{field: value}), AGENT)
+    assert field in refusal.value.errors
+
+
+def test_a_description_may_run_over_several_lines(db_session):
+    purpose = declare_purpose({**NEWSLETTER, "description": "Deux lettres par mois.\nDésinscription en un clic."},
+                              author="tests")
+    assert purpose.description.splitlines() == ["Deux lettres par mois.", "Désinscription en un clic."]
