@@ -35,6 +35,7 @@ import gc
 import json
 import multiprocessing
 import os
+import queue
 import re
 import sys
 import time
@@ -156,7 +157,7 @@ def _search_worker(settings, credentials, made, start, results):
 
     for query, birth_date, _expected, _kind in made[:20]:
         search(query, None)
-    start.wait()
+    start.wait(timeout=600)  # a worker that died before it breaks the barrier for the others
     started = time.perf_counter()
     for query, birth_date, _expected, _kind in made:
         search(query, None)
@@ -174,11 +175,17 @@ def throughput(instance, credentials, made, workers):
                  for share in shares]
     for process in processes:
         process.start()
-    outcomes = [results.get(timeout=1800) for _ in processes]
+    outcomes = []
+    while len(outcomes) < workers:
+        try:
+            outcomes.append(results.get(timeout=5))
+        except queue.Empty:
+            if any(process.exitcode for process in processes):  # died: its traceback is on stderr
+                for process in processes:
+                    process.terminate()
+                raise RuntimeError("a search worker failed") from None
     for process in processes:
         process.join()
-        if process.exitcode:
-            raise RuntimeError(f"a search worker failed (exit code {process.exitcode})")
     searches = sum(count for count, _started, _ended in outcomes)
     return searches / (max(ended for *_rest, ended in outcomes) - min(started for _count, started, _ended in outcomes))
 
