@@ -106,13 +106,32 @@ def _click_and_wait(browser, element, title):
     """Click, then wait for the next page to replace this one: when both have the same
     title, waiting for the title alone returns at once and the old page's elements go stale."""
     from selenium.webdriver.common.by import By
-    from selenium.webdriver.support import expected_conditions
     from selenium.webdriver.support.ui import WebDriverWait
 
     page = browser.find_element(By.TAG_NAME, "html")
     element.click()
-    WebDriverWait(browser, 10).until(expected_conditions.staleness_of(page))
+    WebDriverWait(browser, 10).until(_replaced(page))
     _wait_for_title(browser, title)
+
+
+def _replaced(page):
+    """Selenium's ``staleness_of``, also taking for what it is the error Chrome raises
+    instead of a stale element while the old page is torn down ("Node with given id does
+    not belong to the document", SeleniumHQ/selenium#15401; seen here in CI)."""
+    from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
+
+    def is_replaced(_browser):
+        try:
+            page.is_enabled()
+        except StaleElementReferenceException:
+            return True
+        except WebDriverException as error:
+            if "does not belong to the document" in str(error):
+                return True
+            raise
+        return False
+
+    return is_replaced
 
 
 def _sign_in(hub, browser, login):
