@@ -88,23 +88,6 @@ def backend(request):
 
 
 @pytest.fixture(scope="session")
-def app(backend, tmp_path_factory):
-    instance = make_instance(tmp_path_factory)
-    if backend == "sqlite":
-        application = build_app(instance, f"sqlite:///{instance}/gru.sqlite3")
-        yield application
-        with application.app_context():
-            db.engine.dispose()
-        return
-    url, name, server = _create_postgres_database()
-    application = build_app(instance, url.render_as_string(hide_password=False))
-    yield application
-    with application.app_context():
-        db.engine.dispose()
-    _drop_postgres_database(server, name)
-
-
-@pytest.fixture(scope="session")
 def scratch_postgres_url():
     """A database of its own on the ``GRU_TEST_POSTGRES_URL`` server, for the tests that
     create their own tables; dropped at the end of the run."""
@@ -130,6 +113,12 @@ def _app_on_its_own_database(backend, tmp_path_factory):
             db.engine.dispose()
         if dropped:
             _drop_postgres_database(*dropped)
+
+
+@pytest.fixture(scope="session")
+def app(backend, tmp_path_factory):
+    with _app_on_its_own_database(backend, tmp_path_factory) as application:
+        yield application
 
 
 @pytest.fixture
