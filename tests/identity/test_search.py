@@ -176,3 +176,45 @@ def test_a_family_name_spelt_like_a_particle_is_found(client, headers, db_sessio
     assert _first_id(client, headers, q="Lê Aiko") == str(le.id)
     assert _first_id(client, headers, q="LE aiko") == str(le.id)
     assert _first_id(client, headers, q="Le Goff Aiko") == str(goff.id)
+
+
+def test_a_compound_name_given_whole_outranks_the_holders_of_one_half(client, headers, db_session, monkeypatch):
+    """All three words are too common to make candidates: only the pair keys do, and
+    the compound name holds two of the query's pairs where each Jean Garcia or Jean
+    Chevalier holds one. Counted once (as before), the person was cut with the
+    youngest of a tie."""
+    from gru.identity.search import service
+
+    monkeypatch.setattr(service, "RARE", 2)
+    monkeypatch.setattr(service, "CANDIDATES", 4)
+    for family in ("Garcia", "Chevalier") * 3:
+        make_party(attributes={"family_name": family, "given_names": "Jean", "sex": "M"})
+    make_party(attributes={"family_name": "Martin", "given_names": "Jean", "sex": "M"})
+    compound = make_party(attributes={"family_name": "Garcia-Chevalier", "given_names": "Jean", "sex": "M"})
+    db_session.flush()
+    assert _first_id(client, headers, q="Jean Garcia-Chevalier") == str(compound.id)
+    assert _first_id(client, headers, q="garcia chevalier jean") == str(compound.id)
+
+
+def test_the_pair_as_typed_is_kept_before_its_one_letter_variants(client, headers, db_session, monkeypatch):
+    """"gerard" is one letter from "girard": both pairs make candidates, but those
+    named as typed come first at the cut, where the re-ranking will put them."""
+    from gru.identity.search import service
+
+    monkeypatch.setattr(service, "RARE", 2)
+    monkeypatch.setattr(service, "CANDIDATES", 3)
+    for _ in range(4):
+        make_party(attributes={"family_name": "Girard", "given_names": "Paul", "sex": "M"})
+    wanted = make_party(attributes={"family_name": "Gérard", "given_names": "Paul Louis", "sex": "M"})
+    db_session.flush()
+    assert _first_id(client, headers, q="GERARD paul") == str(wanted.id)
+
+
+def test_one_half_of_a_compound_name_ranks_between_namesakes_and_near_namesakes(client, headers, db_session):
+    namesake = make_party(attributes={"family_name": "Rouorroux", "given_names": "Marc", "sex": "M"})
+    compound = make_party(attributes={"family_name": "Rouorroux-Faure", "given_names": "Marc", "sex": "M"})
+    near = make_party(attributes={"family_name": "Rouarroux", "given_names": "Marc", "sex": "M"})
+    db_session.flush()
+    order = [item["party"]["id"] for item in _search(client, headers, q="Rouorroux Marc")]
+    assert order[:3] == [str(namesake.id), str(compound.id), str(near.id)]
+    assert _first_id(client, headers, q="Faure Marc") == str(compound.id)
