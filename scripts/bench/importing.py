@@ -25,6 +25,7 @@ drawn from that base.
 """
 
 import argparse
+import gc
 import sys
 import time
 
@@ -51,6 +52,9 @@ def run(backend, arguments):
         app = instance.app
         population = Population(seed=13)
         rows = population.generate(arguments.persons)
+        # as gru import does before its batches (the app's objects out of the collector's
+        # reach); the population too, which lives here and not in gru import (it reads its file)
+        gc.freeze()
         with app.app_context():
             register_application("cafat", "CAFAT")
             catalogue = app.extensions["gru.catalogue"]
@@ -77,6 +81,7 @@ def run(backend, arguments):
                 connection.execute(text("ANALYZE"))
             base = [record for _cluster, record in rows[:report["lines"]]]  # those imported
             match_elapsed, found = timed_match(population, base)
+        gc.unfreeze()
         return report["lines"], elapsed, report, match_elapsed, found
     finally:
         instance.close()
