@@ -131,9 +131,10 @@ def candidate_entries(expanded, fields, extra_tokens, limit, kinds=None, particl
     A party counts one hit per query word it holds, and per pair of query words it
     holds as a pair key: two, three when both words are as typed, so that among the
     holders of a common pair those named as the query is written come first, as the
-    re-ranking will put them (before the cut to ``limit``, they were all of a tie broken
-    by age). "Jean Garcia-Chevalier" gives Jean Garcia-Chevalier the pairs (garcia,
-    jean) and (chevalier, jean), each counted: ahead of every Jean Garcia.
+    re-ranking will put them (all tied, the cut to ``limit`` would keep the oldest,
+    "Girard Paul" before "Gérard Paul"). "Jean Garcia-Chevalier" gives Jean
+    Garcia-Chevalier the pairs (garcia, jean) and (chevalier, jean), each counted: ahead
+    of every Jean Garcia.
 
     One statement does it all (:func:`_candidates_statement`): the look-ups, the count of
     hits, the cut to ``limit`` and the candidates' profiles; the kind is filtered after
