@@ -332,10 +332,9 @@ def _rank(entry, tokens, expanded, fields, birth_date, commune, similar):
     name_score = total / len(tokens)
     if name_score == 0:
         return None
-    coverage = max(_coverage(words, similar) for words in _primary_words(entry.profile))
-    halves = _compound_halves(entry.profile)
-    if halves:  # below the name as a whole, above a namesake one letter off
-        coverage = max([coverage] + [HALF_COVERAGE * _coverage(words, similar) for words in halves])
+    coverage = max([_coverage(words, similar) for words in _primary_words(entry.profile)]
+                   # below the name as a whole, above a namesake one letter off
+                   + [HALF_COVERAGE * _coverage(words, similar) for words in _compound_halves(entry.profile)])
     score = 0.75 * name_score + 0.25 * coverage
     profile = entry.profile
     if birth_date:
@@ -356,7 +355,7 @@ def _primary_words(profile):
     name) and the first given name; one set per way of naming the party. Further given
     names are left out: "Sophie Martin" names Sophie Anne Martin as well as Sophie
     Martin, and counting them would put every namesake with fewer given names first."""
-    given = " ".join((profile.get("given") or "").split()[:1])
+    given = _first_given(profile)
     sets = [f"{profile.get('family') or ''} {given}", f"{profile.get('usage') or ''} {given}"] \
         if profile.get("usage") else [f"{profile.get('family') or profile.get('name') or ''} {given}"]
     return [_significant(text) for text in sets]
@@ -368,8 +367,12 @@ def _compound_halves(profile):
     family = _significant(profile.get("family") or "")
     if len(family) < 2:
         return []
-    given = " ".join((profile.get("given") or "").split()[:1])
+    given = _first_given(profile)
     return [_significant(f"{word} {given}") for word in sorted(family)]
+
+
+def _first_given(profile):
+    return " ".join((profile.get("given") or "").split()[:1])
 
 
 def _significant(text):
