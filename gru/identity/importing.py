@@ -167,23 +167,12 @@ class Importer:
         else:
             in_hub = match_many(kind, [values for _n, _l, _c, values in valid], limit=3)
         in_batch = match_within(kind, profiles)
-        # where each line goes: ("pk", an existing party) or ("new", index of a party to create)
-        targets, creations, links, pairs = [], [], [], {}
-        for position, (number, local_id, checked, _values) in enumerate(valid):
-            candidates = [(("pk", pk), comparison) for pk, comparison in in_hub[position]]
-            candidates += [(targets[other], comparison) for other, comparison in in_batch[position]]
-            certain = [item for item in candidates if item[1].decision == "match"]
-            if certain:
-                target = max(certain, key=lambda item: item[1].weight)[0]
-                targets.append(target)
-                links.append((number, local_id, checked, target))
-                continue
-            target = ("new", len(creations))
-            targets.append(target)
-            creations.append((number, local_id, checked, profiles[position]))
-            for other, comparison in candidates:
-                pairs.setdefault((target, other), comparison)
-        self._write(creations, links, pairs, outcomes)
+        creations, links, pairs = plan_lines(valid, profiles, in_hub, in_batch)
+        queued = {first[1] for first, _other in pairs}
+        created = self.create(creations, [position in queued for position in range(len(creations))], outcomes)
+        new_pks = [pk for pk, _party_id in created]
+        self.link(links, new_pks, dict(created), outcomes)
+        self.queue(pairs, new_pks)
         self._analyse_now_and_then()
         outcomes.sort(key=lambda outcome: outcome[0])
         return outcomes
@@ -231,35 +220,42 @@ class Importer:
         party_ids = dict(db.session.execute(select(Party.pk, Party.id).where(among(Party.pk, set(found.values())))).all())
         return {local_id: str(party_ids[pk]) for local_id, pk in found.items()}
 
-    def _write(self, creations, links, pairs, outcomes):
-        """Create the new parties, record the linked lines' values on their party, add
-        every cross-reference and queue the possible pairs."""
+    def create(self, creations, queued, outcomes):
+        """Create the parties of ``creations`` (:func:`plan_lines`) with their
+        cross-references; ``queued[i]``: creation ``i`` is in a pair queued for review.
+        Returns their ``(pk, id)``, in order."""
         kind, now = self.mapping.kind, utcnow()
         created = create_checked_parties(kind, [checked for _n, _l, checked, _p in creations], self.provenance,
                                          self.actor, profiles=[profile for _n, _l, _c, profile in creations])
         ids = [party_id for party_id, _outcomes in created]
         pks = dict(db.session.execute(select(Party.id, Party.pk).where(among(Party.id, ids))).all()) if ids else {}
-        new_pks = [pks[party_id] for party_id in ids]
-
-        def resolve(target):
-            return new_pks[target[1]] if target[0] == "new" else target[1]
-
-        linked_pks = [resolve(target) for _n, _l, _c, target in links]
-        written = update_parties(kind, [(pk, checked[0]) for pk, (_n, _l, checked, _t) in zip(linked_pks, links)],
-                                 self.provenance, self.actor)
-        party_ids = dict(zip(new_pks, ids))
-        missing = sorted(set(linked_pks) - set(party_ids))
-        if missing:
-            party_ids.update(db.session.execute(select(Party.pk, Party.id).where(among(Party.pk, missing))).all())
-        queued = {first for first, _other in pairs}
-        xrefs, history, journal = [], [], []
-        for position, ((number, local_id, checked, _profile), pk) in enumerate(zip(creations, new_pks)):
-            xrefs.append({"party_pk": pk, "application_code": self.actor.id, "local_id": local_id, "created_at": now})
-            is_queued = ("new", position) in queued
+        xrefs, journal = [], []
+        for (number, local_id, checked, _profile), party_id, is_queued in zip(creations, ids, queued):
+            xrefs.append({"party_pk": pks[party_id], "application_code": self.actor.id, "local_id": local_id,
+                          "created_at": now})
             self.report.created += 1
             self.report.queued_for_review += is_queued
-            outcomes.append((number, "queued_for_review" if is_queued else "created", str(party_ids[pk])))
-            journal.append((party_ids[pk], "identity:party:import", [item.key for item in checked[0]]))
+            outcomes.append((number, "queued_for_review" if is_queued else "created", str(party_id)))
+            journal.append((party_id, "identity:party:import", [item.key for item in checked[0]]))
+        insert_rows(db.session.connection(), _XREFS, xrefs)
+        self._journal(journal)
+        return [(pks[party_id], party_id) for party_id in ids]
+
+    def link(self, links, new_pks, party_ids, outcomes):
+        """Record the linked lines' values on their party by the usual survivorship, with
+        their cross-references; ``new_pks``: the pks of the creations their targets
+        name, ``party_ids``: {pk: id} of parties known already (others are read)."""
+        if not links:
+            return
+        kind, now = self.mapping.kind, utcnow()
+        linked_pks = [_resolve(target, new_pks) for _n, _l, _c, target in links]
+        written = update_parties(kind, [(pk, checked[0]) for pk, (_n, _l, checked, _t) in zip(linked_pks, links)],
+                                 self.provenance, self.actor)
+        missing = sorted(set(linked_pks) - set(party_ids))
+        if missing:
+            party_ids = {**party_ids, **dict(db.session.execute(
+                select(Party.pk, Party.id).where(among(Party.pk, missing))).all())}
+        xrefs, history, journal = [], [], []
         for (number, local_id, _checked, _target), pk, value_outcomes in zip(links, linked_pks, written):
             xrefs.append({"party_pk": pk, "application_code": self.actor.id, "local_id": local_id, "created_at": now})
             history.append({"party_pk": pk, "subject": "xref", "subject_key": self.actor.id, "action": "added",
@@ -273,9 +269,16 @@ class Importer:
         connection = db.session.connection()
         insert_rows(connection, _XREFS, xrefs)
         insert_rows(connection, HistoryEntry.__table__, history)
-        store_pairs({tuple(sorted((resolve(first), resolve(other)))): comparison
-                     for (first, other), comparison in pairs.items() if resolve(first) != resolve(other)},
-                    origin="import")
+        self._journal(journal)
+
+    def queue(self, pairs, new_pks):
+        """Queue the possible pairs of :func:`plan_lines` for review."""
+        resolved = ((_resolve(first, new_pks), _resolve(other, new_pks), comparison)
+                    for (first, other), comparison in pairs.items())
+        store_pairs({tuple(sorted((first, other))): comparison for first, other, comparison in resolved
+                     if first != other}, origin="import")
+
+    def _journal(self, journal):
         record_accesses(db.session, [{
             "actor_type": self.actor.type, "actor_id": self.actor.id, "action": action, "party_id": str(party_id),
             "attribute_keys": sorted(keys), "purpose": self.purpose} for party_id, action, keys in journal])
@@ -300,6 +303,35 @@ class Importer:
     def _error(self, outcomes, number, message):
         self.report.errors.append((number, message))
         outcomes.append((number, "error", message))
+
+
+def plan_lines(valid, profiles, in_hub, in_file):
+    """Where each valid line goes, from its candidates in the hub (``in_hub[i]``:
+    ``[(party_pk, Comparison)]``) and among the lines before it (``in_file[i]``:
+    ``[(index, Comparison)]``): ``(creations, links, pairs)``. A certain match links the
+    line to the best one's party; otherwise the line makes a new party, paired for review
+    with each possible candidate. Targets are ``("pk", party pk)`` or ``("new", index
+    of a creation)``; ``pairs``: ``{(("new", i), target): Comparison}``."""
+    targets, creations, links, pairs = [], [], [], {}
+    for position, (number, local_id, checked, _values) in enumerate(valid):
+        candidates = [(("pk", pk), comparison) for pk, comparison in in_hub[position]]
+        candidates += [(targets[other], comparison) for other, comparison in in_file[position]]
+        certain = [item for item in candidates if item[1].decision == "match"]
+        if certain:
+            target = max(certain, key=lambda item: item[1].weight)[0]
+            targets.append(target)
+            links.append((number, local_id, checked, target))
+            continue
+        target = ("new", len(creations))
+        targets.append(target)
+        creations.append((number, local_id, checked, profiles[position]))
+        for other, comparison in candidates:
+            pairs.setdefault((target, other), comparison)
+    return creations, links, pairs
+
+
+def _resolve(target, new_pks):
+    return new_pks[target[1]] if target[0] == "new" else target[1]
 
 
 def _message(error):
