@@ -9,6 +9,7 @@ the table's sequence in one query and the rows sent with ``COPY ... FROM STDIN``
 value converted first by its column type's own bind processor, as SQLAlchemy would.
 """
 
+import contextlib
 import datetime
 import decimal
 import json
@@ -147,3 +148,58 @@ def planned_rows(connection, table):
     rows = connection.exec_driver_sql("SELECT reltuples FROM pg_class WHERE oid = to_regclass(%(name)s)",
                                       {"name": table.name}).scalar()
     return max(0, int(rows or 0))  # -1: never analysed
+
+
+@contextlib.contextmanager
+def indexes_suspended(connection, tables):
+    """PostgreSQL: the secondary indexes and the constraints (primary key, unique,
+    foreign keys) of ``tables`` dropped for a bulk load into them, and built again at
+    the end, in the caller's transaction (a failed load rolls the drop back with the
+    rest). Building a btree once from sorted rows costs a fraction of updating it row
+    by row, and the foreign keys are checked in one pass each; an index or key the load
+    breaks fails the build, and with it the load. An index that a foreign key of
+    another table relies on is kept. The tables are locked against every other
+    reader and writer meanwhile (``ACCESS EXCLUSIVE``): for a hub not yet in service.
+    SQLite: nothing is suspended."""
+    if connection.dialect.name != "postgresql":
+        yield
+        return
+    quote = connection.dialect.identifier_preparer.quote
+    names = [table.name for table in tables]
+    constraints = connection.exec_driver_sql(
+        "SELECT conrelid::regclass::text, conname, contype, pg_get_constraintdef(oid), conindid FROM pg_constraint "
+        "WHERE conrelid = ANY(%(tables)s::regclass[]) AND contype IN ('p', 'u', 'f')", {"tables": names}).all()
+    kept_indexes = set(connection.exec_driver_sql(  # relied on by a foreign key of a table not suspended
+        "SELECT conindid FROM pg_constraint WHERE contype = 'f' AND confrelid = ANY(%(tables)s::regclass[]) "
+        "AND NOT conrelid = ANY(%(tables)s::regclass[])", {"tables": names}).scalars())
+    indexes = connection.exec_driver_sql(
+        "SELECT indexrelid::regclass::text, pg_get_indexdef(indexrelid) FROM pg_index "
+        "WHERE indrelid = ANY(%(tables)s::regclass[]) AND NOT EXISTS "
+        "(SELECT 1 FROM pg_constraint WHERE conindid = indexrelid AND conrelid = indrelid)", {"tables": names}).all()
+    foreign = [row for row in constraints if row[2] == "f"]
+    keys = [row for row in constraints if row[2] != "f" and row[4] not in kept_indexes]
+    for table, name, *_ in foreign + keys:
+        connection.exec_driver_sql(f"ALTER TABLE {table} DROP CONSTRAINT {quote(name)}")
+    for name, _definition in indexes:
+        connection.exec_driver_sql(f"DROP INDEX {name}")
+    yield
+    # the sort of each build in memory rather than on disk, for this transaction only
+    connection.exec_driver_sql("SET LOCAL maintenance_work_mem = '1GB'")
+    for table, name, _type, definition, _index in keys:
+        connection.exec_driver_sql(f"ALTER TABLE {table} ADD CONSTRAINT {quote(name)} {definition}")
+    for _name, definition in indexes:
+        connection.exec_driver_sql(definition)
+    for table, name, _type, definition, _index in foreign:
+        connection.exec_driver_sql(f"ALTER TABLE {table} ADD CONSTRAINT {quote(name)} {definition}")
+
+
+def vacuum(engine, tables):
+    """PostgreSQL: ``VACUUM (ANALYZE)`` of ``tables``, outside any transaction, after a
+    bulk load was committed. Its rows were written by one transaction that the first
+    reader of each would otherwise have to look up, and the visibility map it fills
+    lets the search read its index alone (an index-only scan); SQLite: nothing."""
+    if engine.dialect.name != "postgresql":
+        return
+    quote = engine.dialect.identifier_preparer.quote
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        connection.exec_driver_sql(f"VACUUM (ANALYZE) {', '.join(quote(table.name) for table in tables)}")

@@ -22,11 +22,15 @@ from gru.cli_support import one_line_errors
 @click.option("--dry-run", is_flag=True, help="Report what would be created, linked or queued; write nothing.")
 @click.option("--batch-size", default=2000, show_default=True, type=click.IntRange(1, 10000),
               help="Lines per transaction (an interrupted import resumes after the last committed batch).")
+@click.option("--initial-load", is_flag=True,
+              help="The hub's first file for this kind and application: all of it matched in memory and written "
+                   "in one transaction, indexes built at the end (the hub must hold no party of the kind).")
 @click.option("--jsonl", "is_json_lines", is_flag=True, default=None,
               help="The file is JSON lines (default: from its extension .jsonl / .ndjson).")
 @with_appcontext
 @one_line_errors
-def import_command(path, mapping_path, application, channel, process, dry_run, batch_size, is_json_lines):
+def import_command(path, mapping_path, application, channel, process, dry_run, batch_size, initial_load,
+                   is_json_lines):
     """Import the records of FILE (CSV or JSON lines) as golden records, without duplicates."""
     from flask import current_app
 
@@ -45,18 +49,12 @@ def import_command(path, mapping_path, application, channel, process, dry_run, b
     with open(path, encoding="utf-8-sig", newline="") as stream:
         total = sum(1 for _ in stream)
     savepoint = db.session.begin_nested() if dry_run else None  # a dry run is rolled back whole
-    with open(path, encoding="utf-8-sig", newline="") as stream, _loaded_objects_frozen(), \
-            click.progressbar(length=total, label="import", file=sys.stderr) as bar:
-        batch, position = [], 0
-        for number, row in read_lines(stream, mapping, is_json_lines):
-            batch.append((number, row))
-            if len(batch) >= batch_size:
-                _run(importer, batch, dry_run, db)
-                bar.update(number - position)
-                position, batch = number, []
-        if batch:
-            _run(importer, batch, dry_run, db)
-        bar.update(total - position)
+    with open(path, encoding="utf-8-sig", newline="") as stream, _loaded_objects_frozen():
+        lines = read_lines(stream, mapping, is_json_lines)
+        if initial_load:
+            _load_whole(importer, lines, total, dry_run, db)
+        else:
+            _import_by_batches(importer, lines, total, batch_size, dry_run, db)
     if savepoint is not None:
         savepoint.rollback()
     report = importer.report
@@ -83,6 +81,39 @@ def _loaded_objects_frozen():
         yield
     finally:
         gc.unfreeze()
+
+
+def _import_by_batches(importer, lines, total, batch_size, dry_run, db):
+    with click.progressbar(length=total, label="import", file=sys.stderr) as bar:
+        batch, position = [], 0
+        for number, row in lines:
+            batch.append((number, row))
+            if len(batch) >= batch_size:
+                _run(importer, batch, dry_run, db)
+                bar.update(number - position)
+                position, batch = number, []
+        if batch:
+            _run(importer, batch, dry_run, db)
+        bar.update(total - position)
+
+
+def _load_whole(importer, lines, total, dry_run, db):
+    """:func:`gru.identity.initial_load.load`: one commit at the end. The bar counts each
+    line twice, checked then written."""
+    from gru.identity.initial_load import load
+
+    from gru.bulk_sql import vacuum
+    from gru.identity.importing import WRITTEN
+
+    with click.progressbar(length=2 * total, label="initial load (check and match, then write)",
+                           file=sys.stderr) as bar:
+        load(importer, lines, bar.update)
+        bar.update(2 * total - bar.pos)
+    if dry_run:
+        db.session.flush()
+    else:
+        db.session.commit()
+        vacuum(db.engine, WRITTEN)
 
 
 def _run(importer, batch, dry_run, db):

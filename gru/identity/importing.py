@@ -46,7 +46,7 @@ from gru.identity.services.values import UNCHANGED, check_attributes
 
 _XREFS = CrossReference.__table__
 #: the tables an import fills, analysed again as they grow (:meth:`Importer._analyse_now_and_then`)
-_WRITTEN = (Party.__table__, AttributeValue.__table__, GoldenValue.__table__, _XREFS, PartySearchEntry.__table__,
+WRITTEN = (Party.__table__, AttributeValue.__table__, GoldenValue.__table__, _XREFS, PartySearchEntry.__table__,
             PartySearchToken.__table__, SearchTermKey.__table__)
 
 
@@ -159,7 +159,7 @@ class Importer:
         """Import ``[(line number, row or error)]``; returns the batch's outcomes
         ``[(line, outcome, party id or message)]``."""
         outcomes = []
-        valid = self._valid_lines(lines, outcomes)  # [(line, local id, checked, values)]
+        valid = self.valid_lines(lines, outcomes)  # [(line, local id, checked, values)]
         kind = self.mapping.kind
         profiles = [profile_of(kind, values) for _n, _l, _c, values in valid]
         if kind == "person":
@@ -177,9 +177,10 @@ class Importer:
         outcomes.sort(key=lambda outcome: outcome[0])
         return outcomes
 
-    def _valid_lines(self, lines, outcomes):
-        """The lines that can be imported, each checked alone; the others reported."""
-        kind, seen, valid = self.mapping.kind, set(), []
+    def valid_lines(self, lines, outcomes, seen=None):
+        """The lines that can be imported, each checked alone; the others reported.
+        ``seen``: the local ids of the lines checked before, in the same file."""
+        kind, seen, valid = self.mapping.kind, set() if seen is None else seen, []
         known = self._known_local_ids(lines)
         for number, row in lines:
             self.report.lines += 1
@@ -298,7 +299,7 @@ class Importer:
         if imported < self._next_analysis:
             return
         self._next_analysis = 2 * imported
-        analyse(db.session.connection(), _WRITTEN)
+        analyse(db.session.connection(), WRITTEN)
 
     def _error(self, outcomes, number, message):
         self.report.errors.append((number, message))

@@ -26,6 +26,7 @@ drawn from that base.
 
 import argparse
 import gc
+from collections import Counter
 import sys
 import time
 
@@ -39,7 +40,9 @@ from population import Population  # noqa: E402
 from gru.auth.contracts import full_access_document, set_contract  # noqa: E402
 from gru.auth.services import register_application  # noqa: E402
 from gru.extensions import db  # noqa: E402
-from gru.identity.importing import Importer, Mapping  # noqa: E402
+from gru.bulk_sql import vacuum  # noqa: E402
+from gru.identity.importing import WRITTEN, Importer, Mapping  # noqa: E402
+from gru.identity.initial_load import load  # noqa: E402
 from gru.identity.search.bulk import match_many  # noqa: E402
 
 BATCH = 2000
@@ -62,20 +65,21 @@ def run(backend, arguments):
             db.session.commit()
             importer = Importer(Mapping("person", "id", {key: key for key in COLUMNS}), "cafat")
             started = time.perf_counter()
-            size, deadline = arguments.batch, started + 60 * arguments.minutes if arguments.minutes else None
-            for start in range(0, len(rows), size):
-                if deadline and time.perf_counter() > deadline:
-                    print(f"  stopped after {arguments.minutes:g} min (--minutes)", flush=True)
-                    break
-                batch = [(start + offset + 1, {"id": f"L{start + offset}", **record})
-                         for offset, (_cluster, record) in enumerate(rows[start:start + size])]
-                importer.run_batch(batch)
+            if arguments.initial_load:
+                outcomes = load(importer, ((index + 1, {"id": f"L{index}", **record})
+                                           for index, (_cluster, record) in enumerate(rows)),
+                                progress=Progress(len(rows), started))
                 db.session.commit()
-                if (start // size) % max(1, 20_000 // size) == 0 and start:
-                    print(f"  ... {start + size:,} lines, {(start + size) / (time.perf_counter() - started):,.0f}/s",
-                          flush=True)
+                committed = time.perf_counter()
+                vacuum(db.engine, WRITTEN)  # as gru import --initial-load does after its commit
+                print(f"  written in {committed - started:.1f} s, vacuumed in {time.perf_counter() - committed:.1f} s")
+            else:
+                outcomes = import_by_batches(importer, rows, arguments, started)
             elapsed = time.perf_counter() - started
             report = importer.report.as_dict()
+            precision, recall = pairwise_quality(rows, outcomes)
+            print(f"  lines made one party: precision {precision:.4f}, recall {recall:.4f} "
+                  "(pairs of lines of one person)", flush=True)
             db.session.remove()
             with db.engine.begin() as connection:
                 connection.execute(text("ANALYZE"))
@@ -85,6 +89,54 @@ def run(backend, arguments):
         return report["lines"], elapsed, report, match_elapsed, found
     finally:
         instance.close()
+
+
+class Progress:
+    """The initial load's progress callback: where it is every 100,000 lines."""
+
+    def __init__(self, lines, started):
+        self.lines, self.started, self.count = lines, started, 0
+
+    def __call__(self, count):
+        before, self.count = self.count, self.count + count
+        if before // 100_000 != self.count // 100_000 or self.count == self.lines:
+            checked = min(self.count, self.lines)
+            print(f"  ... {time.perf_counter() - self.started:6.1f} s: {checked:,} lines checked"
+                  + (f", {self.count - self.lines:,} written" if self.count > self.lines else ""), flush=True)
+
+
+def import_by_batches(importer, rows, arguments, started):
+    size, deadline = arguments.batch, started + 60 * arguments.minutes if arguments.minutes else None
+    outcomes = []
+    for start in range(0, len(rows), size):
+        if deadline and time.perf_counter() > deadline:
+            print(f"  stopped after {arguments.minutes:g} min (--minutes)", flush=True)
+            break
+        batch = [(start + offset + 1, {"id": f"L{start + offset}", **record})
+                 for offset, (_cluster, record) in enumerate(rows[start:start + size])]
+        outcomes += importer.run_batch(batch)
+        db.session.commit()
+        if (start // size) % max(1, 20_000 // size) == 0 and start:
+            print(f"  ... {start + size:,} lines, {(start + size) / (time.perf_counter() - started):,.0f}/s", flush=True)
+    return outcomes
+
+
+def pairwise_quality(rows, outcomes):
+    """``(precision, recall)`` of "these two lines are one party" against the generator's
+    truth ("these two lines are one person"), over the lines imported without error."""
+    party_of = {number: party for number, outcome, party in outcomes if outcome != "error"}
+    same_party, same_person, both = Counter(), Counter(), Counter()
+    for number, party in party_of.items():
+        cluster = rows[number - 1][0]
+        same_party[party] += 1
+        same_person[cluster] += 1
+        both[(party, cluster)] += 1
+
+    def pairs(counter):
+        return sum(count * (count - 1) // 2 for count in counter.values())
+
+    true_pairs = pairs(both)
+    return true_pairs / max(1, pairs(same_party)), true_pairs / max(1, pairs(same_person))
 
 
 def timed_match(population, base):
@@ -127,6 +179,8 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--persons", type=int, default=100_000)
     parser.add_argument("--batch", type=int, default=BATCH, help="lines a transaction")
+    parser.add_argument("--initial-load", action="store_true",
+                        help="import as gru import --initial-load: the whole file in memory, one transaction")
     parser.add_argument("--minutes", type=float, help="stop the import after this time, then match against what is in")
     parser.add_argument("--backend", choices=("sqlite", "postgresql", "both"), default="both")
     parser.add_argument("--postgres-url", default=DEFAULT_POSTGRES_URL)

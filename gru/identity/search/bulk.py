@@ -60,7 +60,7 @@ CHUNK = 20000
 HOUSEHOLD = 20
 #: keys that many parties may share: a home (:func:`address_token`), an e-mail or a phone
 #: (a household's, or an institution's); held by more than :data:`HOUSEHOLD`, no candidates
-_SHARED_KEYS = ("a:", "e:", "t:")
+SHARED_KEYS = ("a:", "e:", "t:")
 
 
 def match_many(kind, attribute_sets, exclude_pks=None, limit=10, are_profiles=False):
@@ -76,14 +76,14 @@ def match_many(kind, attribute_sets, exclude_pks=None, limit=10, are_profiles=Fa
                 for index, attributes in enumerate(attribute_sets)]
     else:
         profiles = [profile_of(kind, attributes) for attributes in attribute_sets]
-    parts = [_name_parts(profile) for profile in profiles]
+    parts = [name_parts(profile) for profile in profiles]
     words = sorted({word for families, given in parts for word in families + given})
     expanded = expand(words) if words else {}
     term_sets = [{term for word in families + given for term in expanded.get(word, {word: None})}
                  for families, given in parts]
     record_keys, all_keys = [], set()
     for profile, (families, given), terms in zip(profiles, parts, term_sets):
-        keys = _hub_keys(profile, families, given, expanded, terms)
+        keys = lookup_keys(profile, families, given, expanded, terms)
         record_keys.append(keys)
         all_keys |= keys
     holders = _holders(sorted(all_keys))
@@ -92,7 +92,7 @@ def match_many(kind, attribute_sets, exclude_pks=None, limit=10, are_profiles=Fa
         pks = set()
         for key in keys:
             held = holders.get(key, ())
-            if not (key[:2] in _SHARED_KEYS and len(held) > HOUSEHOLD):
+            if not (key[:2] in SHARED_KEYS and len(held) > HOUSEHOLD):
                 pks.update(held)
         if exclude_pks:
             pks.discard(exclude_pks[index])
@@ -108,7 +108,7 @@ def match_many(kind, attribute_sets, exclude_pks=None, limit=10, are_profiles=Fa
             if other is None:
                 continue
             has_name = not terms.isdisjoint(entry_terms[pk])
-            if not has_name and not _same_key(profile, other, holders):
+            if not has_name and not same_key(profile, other, holders):
                 continue  # same birth date, no name in common: not worth comparing
             comparison = matching.compare_persons(profile, other)
             if comparison.decision != "none":
@@ -118,7 +118,7 @@ def match_many(kind, attribute_sets, exclude_pks=None, limit=10, are_profiles=Fa
     return results
 
 
-def _hub_keys(profile, families, given, expanded, terms):
+def lookup_keys(profile, families, given, expanded, terms):
     """The keys under which a person finds its candidates in the index: identifiers and
     contacts; the persons born the same day who share a name term (``n:``); the
     namesakes of a compatible birth date (``q:``, :func:`_dated`)."""
@@ -156,7 +156,7 @@ def _contact_keys(profile):
     return keys
 
 
-def _same_key(profile, other, holders):
+def same_key(profile, other, holders):
     """One social-security number, or one home (a household's, not a domiciliation
     address): worth comparing even without a name in common."""
     number = profile.get("social_security_number")
@@ -165,7 +165,7 @@ def _same_key(profile, other, holders):
                 or home and home == address_token(other.get("address")) and len(holders.get(home, ())) <= HOUSEHOLD)
 
 
-def _name_parts(profile):
+def name_parts(profile):
     families = names.name_tokens(profile.get("family")) + names.name_tokens(profile.get("usage"))
     return families, names.name_tokens(profile.get("given"), glue_whole=False)
 
@@ -207,7 +207,7 @@ def match_within(kind, profiles):
         found, seen = [], set()
         for key in _own_keys(kind, profile):
             block = blocks.setdefault(key, [])
-            if key[:2] in _SHARED_KEYS and len(block) >= HOUSEHOLD:
+            if key[:2] in SHARED_KEYS and len(block) >= HOUSEHOLD:
                 continue  # a domiciliation address or a switchboard, not a household (as in match_many)
             for other in block:
                 if other not in seen:
@@ -227,7 +227,7 @@ def _own_keys(kind, profile):
         if profile.get("name"):
             keys.add(f"name:{profile['name']}")
         return keys
-    families, given = _name_parts(profile)
+    families, given = name_parts(profile)
     keys = set()
     if given:
         for family in families:

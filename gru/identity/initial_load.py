@@ -1,0 +1,100 @@
+"""The initial load: a whole file into a hub that holds no party of its kind yet
+(``gru import --initial-load``, issue 6, "Bulk import").
+
+The batch import (:class:`gru.identity.importing.Importer`) matches each batch against
+the hub through its search index, and keeps that index, the values' indexes and their
+foreign keys up to date row by row: right for a file of changes into a hub in service,
+and the most of its time when the hub is empty and the file is its whole population
+(about 900 lines/s, falling as the hub grows). An initial load does the same work in
+another order, in one transaction:
+
+1. every line is checked alone, as in the batch import (a bad one is reported with its
+   number and changes nothing);
+2. the valid lines are matched with each other in memory
+   (:func:`gru.identity.search.whole_file.match_whole_file`): there is nobody in the hub
+   to match against, and each line finds the earlier lines the batch import would
+   have found through the index;
+3. the new parties are written with the indexes and constraints of the tables they fill
+   suspended (:func:`gru.bulk_sql.indexes_suspended`), then built once;
+4. the lines linked to an earlier line's party are recorded on it by the usual
+   survivorship (:meth:`Importer.link`), and the possible pairs queued for review.
+
+The outcomes are those of the batch import (created, linked, queued for review, error;
+cross-references, history, access journal and ``party.created`` events alike). The
+caller commits once: an interrupted load leaves the hub as it was, empty, and is
+started again; files that come after it go through the batch import.
+"""
+
+import gc
+
+from sqlalchemy import exists, select
+
+from gru.bulk_sql import analyse, indexes_suspended
+from gru.errors import Conflict
+from gru.extensions import db
+from gru.identity.importing import WRITTEN, plan_lines
+from gru.identity.models import AttributeValue, CrossReference, GoldenValue, Party
+from gru.identity.search.index import profile_of
+from gru.identity.search.models import PartySearchEntry, PartySearchToken
+from gru.identity.search.whole_file import match_whole_file
+
+#: lines checked, and parties written, a step (the progress callback is called after each)
+STEP = 10000
+#: the tables whose indexes and constraints wait for the end of the creations: those
+#: holding several rows a party (the parties' own table keeps its keys, which the
+#: other tables' foreign keys rely on)
+SUSPENDED = (AttributeValue.__table__, GoldenValue.__table__, CrossReference.__table__,
+             PartySearchToken.__table__, PartySearchEntry.__table__)
+
+
+def check_hub_is_empty(kind, application_code):
+    """409 unless the hub holds no party of ``kind`` and no cross-reference of the
+    application: an initial load matches its lines with each other only."""
+    if db.session.scalar(select(exists().where(Party.kind == kind))):
+        raise Conflict(f"The hub holds parties of kind {kind!r} already: an initial load is for an empty hub; "
+                       "import without --initial-load.")
+    if db.session.scalar(select(exists().where(CrossReference.application_code == application_code))):
+        raise Conflict(f"The application {application_code!r} has cross-references already: an initial load "
+                       "is for its first file; import without --initial-load.")
+
+
+def load(importer, lines, progress=None):
+    """Import every line of ``lines`` (``(line number, row or error)``) with ``importer``'s
+    mapping, actor and provenance; returns the outcomes ``[(line, outcome, party id or
+    message)]``, in line order. ``progress(count)`` is told of each step of lines
+    checked, then of lines written. Never commits."""
+    progress = progress or (lambda _count: None)
+    kind = importer.mapping.kind
+    check_hub_is_empty(kind, importer.actor.id)
+    outcomes, valid, step, seen = [], [], [], set()
+    for line in lines:
+        step.append(line)
+        if len(step) == STEP:
+            valid += importer.valid_lines(step, outcomes, seen)
+            progress(len(step))
+            step = []
+    valid += importer.valid_lines(step, outcomes, seen)
+    progress(len(step))
+    profiles = [profile_of(kind, values) for _n, _l, _c, values in valid]
+    creations, links, pairs = plan_lines(valid, profiles, [()] * len(valid), match_whole_file(kind, profiles))
+    del valid, profiles
+    # The plan lives until the end, a few million objects: out of the garbage collector's
+    # reach, or each full collection of the writes walks them all (a third of the time).
+    gc.freeze()
+    queued = {first[1] for first, _other in pairs}
+    connection = db.session.connection()
+    created = []
+    with indexes_suspended(connection, SUSPENDED):
+        for start in range(0, len(creations), STEP):
+            chunk = creations[start:start + STEP]
+            created += importer.create(chunk, [start + offset in queued for offset in range(len(chunk))], outcomes)
+            progress(len(chunk))
+    new_pks = [pk for pk, _party_id in created]
+    party_ids = dict(created)
+    for start in range(0, len(links), STEP):
+        importer.link(links[start:start + STEP], new_pks, party_ids, outcomes)
+        progress(len(links[start:start + STEP]))
+    importer.queue(pairs, new_pks)
+    analyse(connection, WRITTEN)
+    outcomes.sort(key=lambda outcome: outcome[0])
+    return outcomes
