@@ -227,20 +227,19 @@ class Importer:
         Returns their ``(pk, id)``, in order."""
         kind, now = self.mapping.kind, utcnow()
         created = create_checked_parties(kind, [checked for _n, _l, checked, _p in creations], self.provenance,
-                                         self.actor, profiles=[profile for _n, _l, _c, profile in creations])
-        ids = [party_id for party_id, _outcomes in created]
-        pks = dict(db.session.execute(select(Party.id, Party.pk).where(among(Party.id, ids))).all()) if ids else {}
+                                         self.actor, profiles=[profile for _n, _l, _c, profile in creations],
+                                         with_pks=True)
         xrefs, journal = [], []
-        for (number, local_id, checked, _profile), party_id, is_queued in zip(creations, ids, queued):
-            xrefs.append({"party_pk": pks[party_id], "application_code": self.actor.id, "local_id": local_id,
-                          "created_at": now})
+        for (number, local_id, checked, _profile), (party_id, _outcomes, pk), is_queued in zip(creations, created,
+                                                                                             queued):
+            xrefs.append({"party_pk": pk, "application_code": self.actor.id, "local_id": local_id, "created_at": now})
             self.report.created += 1
             self.report.queued_for_review += is_queued
             outcomes.append((number, "queued_for_review" if is_queued else "created", str(party_id)))
             journal.append((party_id, "identity:party:import", [item.key for item in checked[0]]))
         insert_rows(db.session.connection(), _XREFS, xrefs)
         self._journal(journal)
-        return [(pks[party_id], party_id) for party_id in ids]
+        return [(pk, party_id) for party_id, _outcomes, pk in created]
 
     def link(self, links, new_pks, party_ids, outcomes):
         """Record the linked lines' values on their party by the usual survivorship, with

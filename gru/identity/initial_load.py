@@ -25,6 +25,7 @@ caller commits once: an interrupted load leaves the hub as it was, empty, and is
 started again; files that come after it go through the batch import.
 """
 
+import contextlib
 import gc
 
 from sqlalchemy import exists, select
@@ -66,35 +67,50 @@ def load(importer, lines, progress=None):
     progress = progress or (lambda _count: None)
     kind = importer.mapping.kind
     check_hub_is_empty(kind, importer.actor.id)
-    outcomes, valid, step, seen = [], [], [], set()
-    for line in lines:
-        step.append(line)
-        if len(step) == STEP:
-            valid += importer.valid_lines(step, outcomes, seen)
-            progress(len(step))
-            step = []
-    valid += importer.valid_lines(step, outcomes, seen)
-    progress(len(step))
-    profiles = [profile_of(kind, values) for _n, _l, _c, values in valid]
-    creations, links, pairs = plan_lines(valid, profiles, [()] * len(valid), match_whole_file(kind, profiles))
-    del valid, profiles
-    # The plan lives until the end, a few million objects: out of the garbage collector's
-    # reach, or each full collection of the writes walks them all (a third of the time).
-    gc.freeze()
-    queued = {first[1] for first, _other in pairs}
-    connection = db.session.connection()
-    created = []
-    with indexes_suspended(connection, SUSPENDED):
-        for start in range(0, len(creations), STEP):
-            chunk = creations[start:start + STEP]
-            created += importer.create(chunk, [start + offset in queued for offset in range(len(chunk))], outcomes)
-            progress(len(chunk))
-    new_pks = [pk for pk, _party_id in created]
-    party_ids = dict(created)
-    for start in range(0, len(links), STEP):
-        importer.link(links[start:start + STEP], new_pks, party_ids, outcomes)
-        progress(len(links[start:start + STEP]))
-    importer.queue(pairs, new_pks)
-    analyse(connection, WRITTEN)
+    with _kept_out_of_collection() as keep:
+        outcomes, valid, step, seen = [], [], [], set()
+        for line in lines:
+            step.append(line)
+            if len(step) == STEP:
+                valid += importer.valid_lines(step, outcomes, seen)
+                keep()
+                progress(len(step))
+                step = []
+        valid += importer.valid_lines(step, outcomes, seen)
+        progress(len(step))
+        profiles = [profile_of(kind, values) for _n, _l, _c, values in valid]
+        creations, links, pairs = plan_lines(valid, profiles, [()] * len(valid), match_whole_file(kind, profiles))
+        del valid, profiles
+        keep()
+        queued = {first[1] for first, _other in pairs}
+        connection = db.session.connection()
+        created = []
+        with indexes_suspended(connection, SUSPENDED):
+            for start in range(0, len(creations), STEP):
+                chunk = creations[start:start + STEP]
+                created += importer.create(chunk, [start + offset in queued for offset in range(len(chunk))],
+                                           outcomes)
+                keep()
+                progress(len(chunk))
+        new_pks = [pk for pk, _party_id in created]
+        party_ids = dict(created)
+        for start in range(0, len(links), STEP):
+            importer.link(links[start:start + STEP], new_pks, party_ids, outcomes)
+            progress(len(links[start:start + STEP]))
+        importer.queue(pairs, new_pks)
+        analyse(connection, WRITTEN)
     outcomes.sort(key=lambda outcome: outcome[0])
     return outcomes
+
+
+@contextlib.contextmanager
+def _kept_out_of_collection():
+    """A function that puts every object alive out of the garbage collector's reach
+    until the end of the block. The lines checked, the plan and the outcomes live until
+    the end of the load, millions of objects, and each full collection that the work
+    sets off would walk them all: at 1,000,000 lines, checking slowed from 84 to 100 us
+    a line as the checked lines piled up, and the first writes took a third longer."""
+    try:
+        yield gc.freeze
+    finally:
+        gc.unfreeze()

@@ -68,11 +68,12 @@ def create_parties(kind, attribute_sets, provenance, actor):
     return create_checked_parties(kind, checked_sets, provenance, actor)
 
 
-def create_checked_parties(kind, checked_sets, provenance, actor, profiles=None):
+def create_checked_parties(kind, checked_sets, provenance, actor, profiles=None, with_pks=False):
     """:func:`create_parties` for ``(checked, outcomes)`` sets that already went through
     :func:`check_attributes` with this provenance and actor (an import checks each line
     alone, to report a bad one by its number). ``profiles``: the search profiles of the
-    sets, when the caller already has them (:func:`gru.identity.search.index.index_parties`)."""
+    sets, when the caller already has them (:func:`gru.identity.search.index.index_parties`).
+    ``with_pks``: ``[(party id, outcomes, party pk)]`` instead."""
     if not checked_sets:
         return []
     db.session.flush()
@@ -116,6 +117,8 @@ def create_checked_parties(kind, checked_sets, provenance, actor, profiles=None)
         golden[value["party_pk"]][value["attribute_key"]] = value["value"]
     search_index.index_parties(connection, [(pk, kind, golden[pk]) for pk in party_pks], is_new=True,
                                profiles=profiles)
+    if with_pks:
+        return [(party_id, outcomes, pk) for party_id, (_checked, outcomes), pk in zip(ids, checked_sets, party_pks)]
     return [(party_id, outcomes) for party_id, (_checked, outcomes) in zip(ids, checked_sets)]
 
 
