@@ -7,13 +7,18 @@ Prints for each backend:
             the hub and the batch, creation, cross-references, journal), ``--batch``
             lines a transaction (default 2,000, as ``gru import``): records/s and the
             extrapolated time for 1,000,000 (target: 1,000,000 in under 5 minutes on
-            PostgreSQL; ``--persons 850000`` makes about a million lines)
+            PostgreSQL; ``--persons 850000`` makes about a million lines); with
+            ``--initial-load``, the whole file at once as ``gru import --initial-load``
+            (where it is every 100,000 lines, then the time of the vacuum after it)
+    truth:  pairwise precision and recall of "these two lines were made one party"
+            against the generator's clusters (which lines are one person)
     match:  1,000 new records (half of them variants of persons already there) matched
             against the base in one call of ``match_many`` (target: under 1 s against
             1,000,000)
 
     PYTHONPATH=. .venv/bin/python scripts/bench/importing.py [--persons 100000] [--batch 2000]
-        [--minutes M] [--backend sqlite|postgresql|both] [--postgres-url URL] [--match-against NAME]
+        [--minutes M] [--initial-load] [--backend sqlite|postgresql|both] [--postgres-url URL]
+        [--match-against NAME]
 
 ``--minutes 5`` stops the import after five minutes (how many lines fit in the target's
 time), then measures the matching against what was imported.
@@ -26,9 +31,9 @@ drawn from that base.
 
 import argparse
 import gc
-from collections import Counter
 import sys
 import time
+from collections import Counter
 
 from sqlalchemy import text
 

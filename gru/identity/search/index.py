@@ -194,6 +194,10 @@ def index_parties(connection, items, is_new=False, profiles=None):
         entry_rows.append({"party_pk": pk, "kind": kind, "profile": profile, "is_dedup_pending": True,
                            "indexed_at": now})
     insert_rows(connection, _ENTRIES, entry_rows)
+    # in the order of the index's primary key (token first): the rows of a batch then
+    # land side by side in its btree instead of one page each (measured: an import of
+    # 58,861 lines 675 -> 790 lines/s, the term keys below sorted too: 821)
+    token_rows.sort(key=lambda row: row["token"])
     insert_rows(connection, _TOKENS, token_rows)
     _add_terms(connection, terms)
 
@@ -214,7 +218,8 @@ def _add_terms(connection, terms):
         known.update(connection.execute(
             select(_KEYS.c.term).where(among(_KEYS.c.key, chunk), _KEYS.c.term == _KEYS.c.key)
         ).scalars())
-    rows = [{"key": key, "term": term} for term in terms if term not in known for key in names.deletion_keys(term)]
+    rows = sorted(({"key": key, "term": term} for term in terms if term not in known for key in names.deletion_keys(term)),
+                  key=lambda row: row["key"])
     if not rows:
         return
     if connection.dialect.name == "postgresql" and len(rows) > 1000:
