@@ -100,10 +100,9 @@ def _import_by_batches(importer, lines, total, batch_size, dry_run, db):
 def _load_whole(importer, lines, total, dry_run, db):
     """:func:`gru.identity.initial_load.load`: one commit at the end. The bar counts each
     line twice, checked then written."""
-    from gru.identity.initial_load import load
-
     from gru.bulk_sql import vacuum
     from gru.identity.importing import WRITTEN
+    from gru.identity.initial_load import load
 
     with click.progressbar(length=2 * total, label="initial load (check and match, then write)",
                            file=sys.stderr) as bar:

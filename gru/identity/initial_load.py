@@ -5,7 +5,7 @@ The batch import (:class:`gru.identity.importing.Importer`) matches each batch a
 the hub through its search index, and keeps that index, the values' indexes and their
 foreign keys up to date row by row: right for a file of changes into a hub in service,
 and the most of its time when the hub is empty and the file is its whole population
-(about 900 lines/s, falling as the hub grows). An initial load does the same work in
+(700 to 1,300 lines/s on a 2-core host, falling as the hub grows). An initial load does the same work in
 another order, in one transaction:
 
 1. every line is checked alone, as in the batch import (a bad one is reported with its

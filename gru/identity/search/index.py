@@ -218,8 +218,8 @@ def _add_terms(connection, terms):
         known.update(connection.execute(
             select(_KEYS.c.term).where(among(_KEYS.c.key, chunk), _KEYS.c.term == _KEYS.c.key)
         ).scalars())
-    rows = sorted(({"key": key, "term": term} for term in terms if term not in known for key in names.deletion_keys(term)),
-                  key=lambda row: row["key"])
+    rows = sorted(({"key": key, "term": term} for term in terms if term not in known
+                   for key in names.deletion_keys(term)), key=lambda row: row["key"])
     if not rows:
         return
     if connection.dialect.name == "postgresql" and len(rows) > 1000:
