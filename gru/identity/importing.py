@@ -251,7 +251,7 @@ class Importer:
         linked_pks = [_resolve(target, new_pks) for _n, _l, _c, target in links]
         written = update_parties(kind, [(pk, checked[0]) for pk, (_n, _l, checked, _t) in zip(linked_pks, links)],
                                  self.provenance, self.actor)
-        missing = sorted(set(linked_pks) - set(party_ids))
+        missing = sorted({pk for pk in linked_pks if pk not in party_ids})  # party_ids: up to a load's million
         if missing:
             party_ids = {**party_ids, **dict(db.session.execute(
                 select(Party.pk, Party.id).where(among(Party.pk, missing))).all())}

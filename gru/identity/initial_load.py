@@ -5,8 +5,8 @@ The batch import (:class:`gru.identity.importing.Importer`) matches each batch a
 the hub through its search index, and keeps that index, the values' indexes and their
 foreign keys up to date row by row: right for a file of changes into a hub in service,
 and the most of its time when the hub is empty and the file is its whole population
-(700 to 1,300 lines/s on a 2-core host, falling as the hub grows). An initial load does the same work in
-another order, in one transaction:
+(700 to 1,300 lines/s on a 2-core host, falling as the hub grows). An initial load does
+the same work in another order, in one transaction:
 
 1. every line is checked alone, as in the batch import (a bad one is reported with its
    number and changes nothing);
@@ -98,8 +98,9 @@ def load(importer, lines, progress=None):
         new_pks = [pk for pk, _party_id in created]
         party_ids = dict(created)
         for start in range(0, len(links), STEP):
-            importer.link(links[start:start + STEP], new_pks, party_ids, outcomes)
-            progress(len(links[start:start + STEP]))
+            chunk = links[start:start + STEP]
+            importer.link(chunk, new_pks, party_ids, outcomes)
+            progress(len(chunk))
         importer.queue(pairs, new_pks)
     outcomes.sort(key=lambda outcome: outcome[0])
     return outcomes
