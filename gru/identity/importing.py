@@ -38,7 +38,7 @@ from gru.identity.models import AttributeValue, CrossReference, GoldenValue, His
 from gru.identity.search.bulk import match_many, match_within
 from gru.identity.search.duplicates import store_pairs
 from gru.identity.search.index import profile_of
-from gru.identity.search.models import PartySearchEntry, PartySearchToken, SearchTermKey
+from gru.identity.search.models import PartySearchEntry, PartySearchToken, SearchTerm, SearchTermKey
 from gru.identity.search.sql import among
 from gru.identity.services.context import Actor, make_provenance
 from gru.identity.services.parties import create_checked_parties, update_parties
@@ -47,7 +47,7 @@ from gru.identity.services.values import UNCHANGED, check_attributes
 _XREFS = CrossReference.__table__
 #: the tables an import fills, analysed again as they grow (:meth:`Importer._analyse_now_and_then`)
 WRITTEN = (Party.__table__, AttributeValue.__table__, GoldenValue.__table__, _XREFS, PartySearchEntry.__table__,
-            PartySearchToken.__table__, SearchTermKey.__table__)
+            PartySearchToken.__table__, SearchTermKey.__table__, SearchTerm.__table__)
 
 
 @dataclass
@@ -221,14 +221,15 @@ class Importer:
         party_ids = dict(db.session.execute(select(Party.pk, Party.id).where(among(Party.pk, set(found.values())))).all())
         return {local_id: str(party_ids[pk]) for local_id, pk in found.items()}
 
-    def create(self, creations, queued, outcomes):
+    def create(self, creations, queued, outcomes, aliases=None):
         """Create the parties of ``creations`` (:func:`plan_lines`) with their
-        cross-references; ``queued[i]``: creation ``i`` is in a pair queued for review.
+        cross-references; ``queued[i]``: creation ``i`` is in a pair queued for review;
+        ``aliases``: as :func:`gru.identity.search.index.index_parties`.
         Returns their ``(pk, id)``, in order."""
         kind, now = self.mapping.kind, utcnow()
         created = create_checked_parties(kind, [checked for _n, _l, checked, _p in creations], self.provenance,
                                          self.actor, profiles=[profile for _n, _l, _c, profile in creations],
-                                         with_pks=True)
+                                         with_pks=True, aliases=aliases)
         xrefs, journal = [], []
         for (number, local_id, checked, _profile), (party_id, _outcomes, pk), is_queued in zip(creations, created,
                                                                                              queued):

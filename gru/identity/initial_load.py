@@ -15,7 +15,8 @@ the same work in another order, in one transaction:
    to match against, and each line finds the earlier lines the batch import would
    have found through the index;
 3. the new parties are written with the indexes and constraints of the tables they fill
-   suspended (:func:`gru.bulk_sql.indexes_suspended`), then built once;
+   suspended (:func:`gru.bulk_sql.indexes_suspended`), then built once; their alias keys
+   (:mod:`gru.identity.search.vocabulary`) are those of the whole file's counts;
 4. the lines linked to an earlier line's party are recorded on it by the usual
    survivorship (:meth:`Importer.link`), and the possible pairs queued for review.
 
@@ -79,8 +80,9 @@ def load(importer, lines, progress=None):
         valid += importer.valid_lines(step, outcomes, seen)
         progress(len(step))
         profiles = [profile_of(kind, values) for _n, _l, _c, values in valid]
-        creations, links, pairs = plan_lines(valid, profiles, [()] * len(valid), match_whole_file(kind, profiles))
-        del valid, profiles
+        matched, aliases = match_whole_file(kind, profiles)
+        creations, links, pairs = plan_lines(valid, profiles, [()] * len(valid), matched)
+        del valid, profiles, matched
         keep()
         queued = {first[1] for first, _other in pairs}
         connection = db.session.connection()
@@ -89,7 +91,7 @@ def load(importer, lines, progress=None):
             for start in range(0, len(creations), STEP):
                 chunk = creations[start:start + STEP]
                 created += importer.create(chunk, [start + offset in queued for offset in range(len(chunk))],
-                                           outcomes)
+                                           outcomes, aliases)
                 keep()
                 progress(len(chunk))
         # the planner's statistics still say the tables are empty: the look-ups of the

@@ -18,7 +18,7 @@ Prints for each backend:
 
     PYTHONPATH=. .venv/bin/python scripts/bench/importing.py [--persons 100000] [--batch 2000]
         [--minutes M] [--initial-load] [--backend sqlite|postgresql|both] [--postgres-url URL]
-        [--match-against NAME]
+        [--match-against NAME] [--keep-database gru_bench_NAME]
 
 ``--minutes 5`` stops the import after five minutes (how many lines fit in the target's
 time), then measures the matching against what was imported.
@@ -26,11 +26,13 @@ time), then measures the matching against what was imported.
 ``--match-against NAME`` skips the import and measures only the matching, against a
 base kept by another benchmark (``search.py --keep-database gru_bench_search_1m
 --persons 1000000`` keeps 1,000,000 persons): the variants are made from 500 persons
-drawn from that base.
+drawn from that base. ``--keep-database gru_bench_NAME`` (PostgreSQL) keeps the hub an
+import made, its vocabulary holding the typos of the file, for ``--match-against NAME``.
 """
 
 import argparse
 import gc
+import re
 import sys
 import time
 from collections import Counter
@@ -55,7 +57,7 @@ COLUMNS = ("family_name", "usage_name", "given_names", "birth_date", "sex", "bir
 
 
 def run(backend, arguments):
-    instance = Instance(backend, arguments.postgres_url)
+    instance = Instance(backend, arguments.postgres_url, name=arguments.keep_database)
     try:
         app = instance.app
         population = Population(seed=13)
@@ -191,7 +193,12 @@ def main():
     parser.add_argument("--postgres-url", default=DEFAULT_POSTGRES_URL)
     parser.add_argument("--match-against", metavar="NAME",
                         help="only the matching, against the kept PostgreSQL base NAME (gru_bench_...)")
+    parser.add_argument("--keep-database", metavar="NAME",
+                        help="keep the hub imported into as NAME (gru_bench_..., with --backend postgresql)")
     arguments = parser.parse_args()
+    if arguments.keep_database and (arguments.backend != "postgresql"
+                                    or not re.fullmatch(r"gru_bench_[a-z0-9_]+", arguments.keep_database)):
+        parser.error("--keep-database needs --backend postgresql and a name gru_bench_[a-z0-9_]+")
     if arguments.match_against:
         return match_against(arguments)
     backends = ("sqlite", "postgresql") if arguments.backend == "both" else (arguments.backend,)

@@ -102,6 +102,24 @@ def test_lines_far_apart_in_a_long_file_are_matched_across_its_steps(hub, monkey
         assert xrefs["A4"] == xrefs["A2"] and xrefs["A6"] == xrefs["A1"]
 
 
+def test_a_misspelling_loaded_first_is_found_by_the_common_form_imported_after(hub):
+    """"Jaen", held by one line of the initial load where "jean" is held by eleven, is
+    indexed under "jean" too: the next file's Jean Dupont, born a day apart, finds it."""
+    app, tmp_path = hub
+    jeans = [f"J{day};{family};Jean;{day:02}/01/1960;M;" for day, family in enumerate(
+        ("Martin", "Bernard", "Thomas", "Petit", "Robert", "Richard", "Durand", "Dubois", "Moreau", "Laurent",
+         "Simon"), start=1)]
+    (tmp_path / "first.csv").write_text("\n".join([HEADER, *jeans, "D1;Dupont;Jaen;11/05/1980;M;"]) + "\n")
+    (tmp_path / "next.csv").write_text("\n".join([HEADER, "D2;Dupont;Jean;10/05/1980;M;"]) + "\n")
+    assert _run(app, tmp_path, "--initial-load", name="first.csv").exit_code == 0
+    result = _run(app, tmp_path, name="next.csv")
+    assert "created 1 (of which 1 queued for review)" in result.stdout, result.stderr
+    with app.app_context():
+        xrefs = _xrefs()
+        [suspicion] = db.session.scalars(select(DuplicateSuspicion))
+        assert {suspicion.party_a_pk, suspicion.party_b_pk} == {xrefs["D1"], xrefs["D2"]}
+
+
 def test_a_dry_run_initial_load_writes_nothing(hub):
     app, tmp_path = hub
     result = _run(app, tmp_path, "--initial-load", "--dry-run")

@@ -12,7 +12,7 @@ JEAN = {"family_name": "Martin", "given_names": "Jean", "birth_date": "1975-03-1
 
 def _pairs(records):
     """``{(later, earlier): decision}`` of the lines of ``records``."""
-    results = match_whole_file("person", [profile_of("person", record) for record in records])
+    results, _aliases = match_whole_file("person", [profile_of("person", record) for record in records])
     return {(later, earlier): comparison.decision
             for later, found in enumerate(results) for earlier, comparison in found}
 

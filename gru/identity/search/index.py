@@ -1,5 +1,9 @@
 """Keeping the search index in step with golden values, in the same transaction.
 
+Each party is indexed under its own tokens (:func:`tokens_of`) and, for a person whose
+name is a misspelling of a neighbour one edit away, under that neighbour's keys too
+(:func:`alias_tokens`; :mod:`gru.identity.search.vocabulary` says why).
+
 :func:`note_change` is called by value recording (:func:`gru.identity.services.values.record_values`)
 for a party whose golden values changed; after the session's next flush (when the
 party has its primary key) the party's rows are rewritten on the flush's connection.
@@ -8,22 +12,21 @@ The bulk path (:func:`gru.identity.services.parties.create_parties`, imports) ca
 (:func:`remove_parties`); ``gru search reindex`` rebuilds it from the golden values.
 """
 
-from sqlalchemy import Column, MetaData, String, Table, delete, event, select
-from sqlalchemy.dialects import postgresql, sqlite
+from collections import Counter
+
+from sqlalchemy import delete, event, select
 from sqlalchemy.orm import Session
 
 from gru.bulk_sql import insert_rows
 from gru.dbtypes import utcnow
 from gru.identity import names
-from gru.identity.search.models import PartySearchEntry, PartySearchToken, SearchTermKey
+from gru.identity.search import vocabulary
+from gru.identity.search.models import PartySearchEntry, PartySearchToken
 from gru.identity.search.sql import among
 
 _TOKENS = PartySearchToken.__table__
-_KEYS = SearchTermKey.__table__
 _ENTRIES = PartySearchEntry.__table__
 _PENDING = "gru.search.pending"
-#: the temporary table of the bulk path on PostgreSQL (not in the metadata: never created by migrations)
-_SCRATCH = Table("scratch_term_keys", MetaData(), Column("key", String(64)), Column("term", String(64)))
 MAX_TOKEN = 64
 
 #: index field of each name attribute
@@ -32,7 +35,7 @@ NAME_FIELDS = {"family_name": "family_name", "usage_name": "usage_name", "given_
 ORGANISATION_KINDS = ("association", "company", "household")
 IDENTIFIER_KEYS = ("siren", "siret", "ridet", "rna")
 #: index fields whose tokens are blocking keys (whole values), not words of the vocabulary
-KEY_FIELDS = ("birth_date", "pair", "dated_pair", "dated_name", "ssn", "address", "email", "phone")
+KEY_FIELDS = ("birth_date", "pair", "dated_pair", "dated_name", "ssn", "address", "email", "phone", "alias")
 
 
 def birth_date_token(birth_date):
@@ -172,69 +175,93 @@ def note_change(party):
     db.session.info.setdefault(_PENDING, {})[id(party)] = party
 
 
-def index_parties(connection, items, is_new=False, profiles=None):
+def alias_tokens(profile, aliases):
+    """``[("alias", token)]``: the keys of bulk matching a person's profile would have
+    with each misspelt name term replaced by one of its common forms
+    (``aliases``: ``{term: (neighbours)}``, :func:`gru.identity.search.vocabulary.more_common`):
+    the pairs with the first given name, dated, and the names with the birth date. A
+    field of their own: the search reads pairs as the parties hold them."""
+    families = names.name_tokens(profile.get("family")) + names.name_tokens(profile.get("usage"))
+    given = names.name_tokens(profile.get("given"), glue_whole=False)
+    birth_date = profile.get("birth_date")
+    tokens = []
+    if birth_date:
+        tokens.extend(dated_name_token(birth_date, alias)
+                      for term in dict.fromkeys(families + given) for alias in aliases.get(term, ()))
+    if given:
+        first, pairs = given[0], []
+        for family in families:
+            pairs.extend(pair_token(alias, first) for alias in aliases.get(family, ()))
+            pairs.extend(pair_token(family, alias) for alias in aliases.get(first, ()))
+        for pair in dict.fromkeys(pairs):
+            tokens.append(pair)
+            tokens.extend(dated_pair_tokens(pair, birth_date))
+    return [("alias", token) for token in dict.fromkeys(tokens)]
+
+
+def index_parties(connection, items, is_new=False, profiles=None, aliases=None):
     """Rewrite the index rows of ``[(party_pk, kind, golden attributes)]`` (``is_new``:
     parties created in this transaction, which have no rows yet; ``profiles``: their
-    :func:`profile_of`, when the caller has them already)."""
+    :func:`profile_of`, when the caller has them already; ``aliases``: the common
+    forms of their misspelt name terms (:func:`gru.identity.search.vocabulary.more_common`),
+    when the caller knows them better than the vocabulary does: an initial load knows
+    its whole file's). Keeps the vocabulary and its counts of holders."""
     if not items:
         return
+    changes = Counter()
     if not is_new:
-        remove_parties(connection, [pk for pk, _kind, _attributes in items])
-    now = utcnow()
-    token_rows, entry_rows, terms = [], [], set()
+        changes.subtract(_remove_rows(connection, [pk for pk, _kind, _attributes in items]))
+    indexed, person_terms = [], set()
     for index, (pk, kind, attributes) in enumerate(items):
         profile = dict(profiles[index]) if profiles is not None else profile_of(kind, attributes)
         tokens = tokens_of(kind, profile)
+        own = {token for field, token in tokens if field not in KEY_FIELDS}
+        changes.update(own)
+        if kind == "person":
+            person_terms |= own
         # kept with the profile, so that re-ranking does not tokenise every candidate again
         profile["tokens"] = [[field, token] for field, token in tokens if field not in KEY_FIELDS]
-        for field, token in tokens:
-            token_rows.append({"party_pk": pk, "field": field, "token": token})
-            if field not in KEY_FIELDS:
-                terms.add(token)
+        indexed.append((pk, kind, profile, tokens))
+    vocabulary.add_terms(connection, [term for term, change in changes.items() if change > 0])
+    vocabulary.count_holders(connection, changes)
+    if aliases is None and person_terms:
+        expanded = vocabulary.expand(sorted(person_terms), connection)
+        aliases = vocabulary.more_common(
+            expanded, vocabulary.holders_of(connection, {term for terms in expanded.values() for term in terms}))
+    now = utcnow()
+    token_rows, entry_rows = [], []
+    for pk, kind, profile, tokens in indexed:
+        if kind == "person" and aliases:
+            tokens = tokens + alias_tokens(profile, aliases)
+        token_rows.extend({"party_pk": pk, "field": field, "token": token} for field, token in tokens)
         entry_rows.append({"party_pk": pk, "kind": kind, "profile": profile, "is_dedup_pending": True,
                            "indexed_at": now})
     insert_rows(connection, _ENTRIES, entry_rows)
     # in the order of the index's primary key (token first): the rows of a batch then
     # land side by side in its btree instead of one page each (measured: an import of
-    # 58,861 lines 675 -> 790 lines/s, the term keys below sorted too: 821)
+    # 58,861 lines 675 -> 790 lines/s, the term keys sorted too: 821)
     token_rows.sort(key=lambda row: row["token"])
     insert_rows(connection, _TOKENS, token_rows)
-    _add_terms(connection, terms)
 
 
 def remove_parties(connection, pks):
+    """Take the parties ``pks`` out of the index (a merged party), and their names out
+    of the vocabulary's counts."""
+    removed = _remove_rows(connection, pks)
+    removed = {term: -holders for term, holders in removed.items()}
+    vocabulary.count_holders(connection, removed)
+
+
+def _remove_rows(connection, pks):
+    """Delete the index rows of the parties ``pks``; returns ``{term: parties that held it}``."""
+    held = set()
     for start in range(0, len(pks), 5000):
         chunk = pks[start:start + 5000]
-        connection.execute(delete(_TOKENS).where(among(_TOKENS.c.party_pk, chunk)))
+        removed = connection.execute(delete(_TOKENS).where(among(_TOKENS.c.party_pk, chunk))
+                                     .returning(_TOKENS.c.party_pk, _TOKENS.c.token, _TOKENS.c.field))
+        held.update((party_pk, token) for party_pk, token, field in removed if field not in KEY_FIELDS)
         connection.execute(delete(_ENTRIES).where(among(_ENTRIES.c.party_pk, chunk)))
-
-
-def _add_terms(connection, terms):
-    """Add the vocabulary terms not known yet, under each of their deletion keys."""
-    terms = sorted(terms)
-    known = set()
-    for start in range(0, len(terms), 5000):
-        chunk = terms[start:start + 5000]
-        known.update(connection.execute(
-            select(_KEYS.c.term).where(among(_KEYS.c.key, chunk), _KEYS.c.term == _KEYS.c.key)
-        ).scalars())
-    rows = sorted(({"key": key, "term": term} for term in terms if term not in known
-                   for key in names.deletion_keys(term)), key=lambda row: row["key"])
-    if not rows:
-        return
-    if connection.dialect.name == "postgresql" and len(rows) > 1000:
-        # COPY into a scratch table, then one INSERT ... ON CONFLICT: a concurrent writer
-        # may add the same new term meanwhile.
-        connection.exec_driver_sql("CREATE TEMPORARY TABLE IF NOT EXISTS scratch_term_keys "
-                                   "(key VARCHAR(64), term VARCHAR(64)) ON COMMIT DELETE ROWS")
-        insert_rows(connection, _SCRATCH, rows)
-        connection.exec_driver_sql("INSERT INTO search_term_keys (key, term) SELECT key, term FROM scratch_term_keys "
-                                   "ON CONFLICT DO NOTHING")
-        connection.exec_driver_sql("TRUNCATE scratch_term_keys")
-        return
-    dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
-    for start in range(0, len(rows), 5000):
-        connection.execute(dialect.insert(_KEYS).on_conflict_do_nothing(), rows[start:start + 5000])
+    return Counter(token for _party_pk, token in held)
 
 
 def _golden_of(party):
@@ -253,11 +280,13 @@ def _index_after_flush(session, _flush_context):
 
 def rebuild(batch_size=2000):
     """Index every active party again from its golden values (``gru search reindex``);
-    returns the number of parties indexed."""
+    returns the number of parties indexed. The vocabulary's counts are taken again from
+    the index first, so that the alias keys written are those of its holders."""
     from gru.extensions import db
     from gru.identity.models import AttributeValue, GoldenValue, Party
 
     connection = db.session.connection()
+    vocabulary.recount(connection, KEY_FIELDS)
     last, count = 0, 0
     while True:
         parties = connection.execute(

@@ -9,6 +9,8 @@ query finds the same parties on both:
   token ``ssn:NUMBER``) and the home (field ``address``), the blocking keys of matching;
 - ``search_term_keys``: the vocabulary of name tokens under their symmetric-deletion
   keys (:func:`gru.identity.names.deletion_keys`): one typo away is one indexed lookup;
+- ``search_terms``: how many parties hold each term of the vocabulary, so that bulk
+  matching tells a common name from its misspellings (:mod:`gru.identity.search.vocabulary`);
 - ``party_search_entries``: per party, the folded profile that re-ranking and the
   matcher compare (names, birth date, places, contacts, identifiers).
 
@@ -43,6 +45,16 @@ class SearchTermKey(db.Model):
 
     key: Mapped[str] = mapped_column(String(64), primary_key=True)
     term: Mapped[str] = mapped_column(String(64), primary_key=True)
+
+
+class SearchTerm(db.Model):
+    """A term of the vocabulary and the number of parties whose names hold it, kept
+    in the transaction of every index change."""
+
+    __tablename__ = "search_terms"
+
+    term: Mapped[str] = mapped_column(String(64), primary_key=True)
+    holders: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class PartySearchEntry(db.Model):

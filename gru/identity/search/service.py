@@ -16,7 +16,6 @@ Only plain B-tree lookups: the same candidates, scores and order on SQLite and P
 import functools
 from dataclasses import dataclass
 
-from rapidfuzz.distance import OSA
 from sqlalchemy import Integer, bindparam, case, cast, func, literal_column, null, or_, select, union_all
 
 from gru.errors import ValidationFailed
@@ -31,8 +30,9 @@ from gru.identity.search.index import (
     profile_of,
     tokens_of,
 )
-from gru.identity.search.models import PartySearchEntry, PartySearchToken, SearchTermKey
-from gru.identity.search.sql import among_bound, dialect_name, flushed_connection, select_among
+from gru.identity.search.models import PartySearchEntry, PartySearchToken
+from gru.identity.search.sql import among_bound, dialect_name, flushed_connection
+from gru.identity.search.vocabulary import expand
 from gru.identity.validators import birth_date as validate_birth_date
 
 #: candidates re-ranked per search, those with the most hits. Measured on the search
@@ -68,31 +68,6 @@ class Hit:
     party_pk: int
     score: float
     reasons: list
-
-
-#: deletion keys of a search (a few words): one prepared statement; more, those of a batch
-_FEW_KEYS = 500
-
-
-def expand(tokens):
-    """``{query token: {term: "exact" | "typo"}}``: the known terms at most one edit away."""
-    expanded = {token: {token: "exact"} for token in tokens}
-    keys = {}
-    for token in tokens:
-        if len(token) >= names.MIN_FUZZY_LENGTH:
-            for key in names.deletion_keys(token):
-                keys.setdefault(key, set()).add(token)
-    if not keys:
-        return expanded
-    if len(keys) > _FEW_KEYS:  # a batch of bulk matching
-        rows = db.session.execute(select_among((SearchTermKey.key, SearchTermKey.term), SearchTermKey.key, sorted(keys)))
-    else:
-        rows = flushed_connection().execute(_terms_statement(dialect_name()), {"keys": sorted(keys)}).all()
-    for key, term in rows:
-        for token in keys[key]:
-            if term != token and OSA.distance(token, term) <= 1:
-                expanded[token].setdefault(term, "typo")
-    return expanded
 
 
 def candidate_pks(terms, fields, limit, extra_tokens=()):
@@ -223,12 +198,6 @@ def _lookups(dialect, words, pair_groups, has_birth):
     if has_birth:
         parts.append(select(literal_column(str(_BIRTH)), party_pk, one).where(among_bound(token, "births", dialect)))
     return parts[0] if len(parts) == 1 else union_all(*parts)
-
-
-@functools.cache
-def _terms_statement(dialect):
-    """The vocabulary terms under the deletion keys ``keys``."""
-    return select(SearchTermKey.key, SearchTermKey.term).where(among_bound(SearchTermKey.key, "keys", dialect))
 
 
 def parties_in_order(pks):

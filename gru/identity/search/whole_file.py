@@ -20,6 +20,7 @@ from rapidfuzz.distance import OSA
 from gru.identity import matching, names
 from gru.identity.search.bulk import HOUSEHOLD, SHARED_KEYS, lookup_keys, match_within, name_parts, same_key
 from gru.identity.search.index import address_token, tokens_of
+from gru.identity.search.vocabulary import is_misspelling
 
 #: the index fields whose tokens bulk matching looks up (the birth date alone is not one)
 _BLOCKING_FIELDS = frozenset(("pair", "dated_pair", "dated_name", "ssn", "address", "email", "phone"))
@@ -49,12 +50,14 @@ class Vocabulary:
 
 
 def match_whole_file(kind, profiles):
-    """``[[(index, Comparison)]]``, as :func:`gru.identity.search.bulk.match_within`:
+    """``([[(index, Comparison)]], aliases)``. First, as :func:`gru.identity.search.bulk.match_within`:
     for each profile, the earlier ones that :mod:`gru.identity.matching` does not call
-    ``none``, best first; for a file of any size."""
+    ``none``, best first; for a file of any size. Then the common forms of the file's
+    misspelt name terms (:func:`gru.identity.search.vocabulary.more_common`), for the
+    index: in a hub holding that file only, the counts are the file's."""
     if kind != "person":
         # organisations are blocked on whole identifiers and their folded name: small blocks
-        return match_within(kind, profiles)
+        return match_within(kind, profiles), {}
     was_enabled = gc.isenabled()
     # A million profiles and their blocks are millions of long-lived containers: each
     # full collection would walk them all, and they hold no reference cycle to collect.
@@ -109,7 +112,12 @@ def _match_persons(profiles):
         matched = [(other, comparison) for other, comparison in (compared or {}).items() if comparison is not None]
         matched.sort(key=lambda item: (-item[1].weight, item[0]))
         results.append(matched)
-    return results
+    aliases = {}
+    for word, terms in expanded.items():
+        common = tuple(sorted(term for term in terms if is_misspelling(counts[word], counts[term])))
+        if common:
+            aliases[word] = common
+    return results, aliases
 
 
 def _blocks(profiles):

@@ -68,11 +68,12 @@ def create_parties(kind, attribute_sets, provenance, actor):
     return create_checked_parties(kind, checked_sets, provenance, actor)
 
 
-def create_checked_parties(kind, checked_sets, provenance, actor, profiles=None, with_pks=False):
+def create_checked_parties(kind, checked_sets, provenance, actor, profiles=None, with_pks=False, aliases=None):
     """:func:`create_parties` for ``(checked, outcomes)`` sets that already went through
     :func:`check_attributes` with this provenance and actor (an import checks each line
-    alone, to report a bad one by its number). ``profiles``: the search profiles of the
-    sets, when the caller already has them (:func:`gru.identity.search.index.index_parties`).
+    alone, to report a bad one by its number). ``profiles``, ``aliases``: the search
+    profiles of the sets and the common forms of their misspelt names, when the caller
+    already has them (:func:`gru.identity.search.index.index_parties`).
     ``with_pks``: ``[(party id, outcomes, party pk)]`` instead."""
     if not checked_sets:
         return []
@@ -116,7 +117,7 @@ def create_checked_parties(kind, checked_sets, provenance, actor, profiles=None,
     for value in values:
         golden[value["party_pk"]][value["attribute_key"]] = value["value"]
     search_index.index_parties(connection, [(pk, kind, golden[pk]) for pk in party_pks], is_new=True,
-                               profiles=profiles)
+                               profiles=profiles, aliases=aliases)
     if with_pks:
         return [(party_id, outcomes, pk) for party_id, (_checked, outcomes), pk in zip(ids, checked_sets, party_pks)]
     return [(party_id, outcomes) for party_id, (_checked, outcomes) in zip(ids, checked_sets)]
