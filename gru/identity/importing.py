@@ -242,16 +242,17 @@ class Importer:
         self._journal(journal)
         return [(pk, party_id) for party_id, _outcomes, pk in created]
 
-    def link(self, links, new_pks, party_ids, outcomes):
+    def link(self, links, new_pks, party_ids, outcomes, aliases=None):
         """Record the linked lines' values on their party by the usual survivorship, with
         their cross-references; ``new_pks``: the pks of the creations their targets
-        name, ``party_ids``: {pk: id} of parties known already (others are read)."""
+        name, ``party_ids``: {pk: id} of parties known already (others are read);
+        ``aliases``: as :func:`gru.identity.search.index.index_parties`."""
         if not links:
             return
         kind, now = self.mapping.kind, utcnow()
         linked_pks = [_resolve(target, new_pks) for _n, _l, _c, target in links]
         written = update_parties(kind, [(pk, checked[0]) for pk, (_n, _l, checked, _t) in zip(linked_pks, links)],
-                                 self.provenance, self.actor)
+                                 self.provenance, self.actor, aliases)
         missing = sorted({pk for pk in linked_pks if pk not in party_ids})  # party_ids: up to a load's million
         if missing:
             party_ids = {**party_ids, **dict(db.session.execute(

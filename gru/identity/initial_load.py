@@ -101,7 +101,7 @@ def load(importer, lines, progress=None):
         party_ids = dict(created)
         for start in range(0, len(links), STEP):
             chunk = links[start:start + STEP]
-            importer.link(chunk, new_pks, party_ids, outcomes)
+            importer.link(chunk, new_pks, party_ids, outcomes, aliases)
             progress(len(chunk))
         importer.queue(pairs, new_pks)
     outcomes.sort(key=lambda outcome: outcome[0])

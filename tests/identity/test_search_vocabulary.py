@@ -2,10 +2,13 @@
 not looked up under its misspellings, yet a misspelling already in the hub is found by
 the common form that comes after it."""
 
+import threading
+
 import pytest
 from flask_migrate import downgrade, upgrade
-from sqlalchemy import select, update
+from sqlalchemy import select, text, update
 
+from gru.app import SQLITE_READ_ONLY
 from gru.extensions import db
 from gru.identity.search import index, vocabulary
 from gru.identity.search.bulk import match_many
@@ -24,8 +27,8 @@ DUPONT = {"family_name": "Dupont", "given_names": "Jean", "sex": "M", "birth_dat
 
 
 def _holders(*terms):
-    rows = db.session.execute(select(SearchTerm.term, SearchTerm.holders).where(SearchTerm.term.in_(terms))).all()
-    return dict(rows)
+    """The counts as the transaction sees them (its own changes are applied as it commits)."""
+    return vocabulary.holders_of(db.session.connection(), terms)
 
 
 def test_each_term_counts_the_parties_whose_names_hold_it(db_session):
@@ -55,12 +58,16 @@ def test_a_merged_party_leaves_the_counts(db_session):
 def test_a_name_is_not_looked_up_under_its_misspellings():
     expanded = {"jean": {"jean": "exact", "jaen": "typo", "joan": "typo"}, "jaen": {"jaen": "exact", "jean": "typo"},
                 "martin": {"martin": "exact", "martine": "typo"}, "martine": {"martine": "exact", "martin": "typo"}}
-    holders = {"jean": 120, "jaen": 1, "joan": 20, "martin": 300, "martine": 40}
+    holders = {"jean": 120, "jaen": 1, "joan": 20, "martin": 300, "martine": 150}
     assert vocabulary.toward_common(expanded, holders) == {
         "jean": {"jean": "exact", "joan": "typo"}, "jaen": {"jaen": "exact", "jean": "typo"},
         # two names of their own, one less common: looked up from both sides
         "martin": {"martin": "exact", "martine": "typo"}, "martine": {"martine": "exact", "martin": "typo"}}
     assert vocabulary.more_common(expanded, holders) == {"jaen": ("jean",)}
+    # between the two ratios, a name is looked up from both sides and holds the alias keys
+    holders["martine"] = 40
+    assert vocabulary.toward_common(expanded, holders)["martin"] == {"martin": "exact", "martine": "typo"}
+    assert vocabulary.more_common(expanded, holders) == {"jaen": ("jean",), "martine": ("martin",)}
 
 
 @pytest.mark.parametrize("typo_first", [True, False])
@@ -90,12 +97,17 @@ def test_the_alias_keys_of_a_misspelling_follow_its_name(db_session):
     assert not any("jaen" in token for token in tokens)
 
 
-def test_reindex_counts_the_holders_again(db_session):
-    create_parties("person", JEANS, make_provenance("import", "declared"), DESK_AGENT)
-    db_session.flush()
-    db_session.execute(update(SearchTerm).values(holders=99))
-    index.rebuild()
-    assert _holders("jean", "martin") == {"jean": 11, "martin": 1}
+def test_reindex_counts_the_holders_again(fresh_app):
+    with fresh_app.app_context():
+        create_parties("person", JEANS, make_provenance("import", "declared"), DESK_AGENT)
+        db.session.commit()
+        db.session.execute(update(SearchTerm).values(holders=99))
+        db.session.commit()
+        index.rebuild()
+        assert _holders("jean", "martin") == {"jean": 11, "martin": 1}
+        db.session.commit()
+        assert _stored("jean", "martin") == {"jean": 11, "martin": 1}
+        db.session.remove()
 
 
 def test_the_migration_counts_a_base_indexed_before_it(fresh_app):
@@ -114,3 +126,57 @@ def test_the_migration_counts_a_base_indexed_before_it(fresh_app):
 
 def _tokens_of(party):
     return set(db.session.scalars(select(PartySearchToken.token).where(PartySearchToken.party_pk == party.pk)))
+
+
+def test_the_counts_are_written_as_the_transaction_commits_and_a_rolled_back_savepoint_takes_its_own(fresh_app):
+    with fresh_app.app_context():
+        create_parties("person", JEANS, make_provenance("import", "declared"), DESK_AGENT)
+        assert _stored("jean") == {}  # waiting for the commit
+        db.session.commit()
+        assert _stored("jean") == {"jean": 11}
+        savepoint = db.session.begin_nested()  # as gru import --dry-run does
+        make_party(attributes=DUPONT)
+        db.session.flush()
+        assert _holders("jean") == {"jean": 12}
+        savepoint.rollback()
+        db.session.commit()
+        assert _stored("jean", "dupont") == {"jean": 11}
+        db.session.remove()
+
+
+@pytest.mark.postgres
+def test_a_creation_does_not_wait_for_another_transaction_holding_the_same_name(fresh_postgres_app):
+    """An import's open batch holds "jean" among its names: a front-desk creation of a
+    Jean commits meanwhile (the counts' rows are locked only as a transaction commits).
+    (Two transactions adding the same new term to the vocabulary do wait on each other:
+    the second's key waits for the first's to commit. Here "jean" is known already.)"""
+    app = fresh_postgres_app
+    with app.app_context():
+        create_parties("person", JEANS, make_provenance("import", "declared"), DESK_AGENT)
+        db.session.commit()
+        create_parties("person", JEANS, make_provenance("import", "declared"), DESK_AGENT)
+        db.session.flush()  # the batch's rows written, its transaction open
+        committed = threading.Event()
+
+        def front_desk():
+            with app.app_context():
+                db.session.execute(text("SET lock_timeout = '5s'"))
+                make_party(attributes=DUPONT)
+                db.session.commit()
+                committed.set()
+                db.session.remove()
+
+        desk = threading.Thread(target=front_desk)
+        desk.start()
+        desk.join(timeout=30)
+        assert committed.is_set()
+        db.session.commit()
+        assert _stored("jean", "dupont") == {"jean": 23, "dupont": 1}
+        db.session.remove()
+
+
+def _stored(*terms):
+    """The counts as committed, read on a connection of their own (a reader: on SQLite,
+    it does not wait for the session's write lock)."""
+    with db.engine.connect().execution_options(**{SQLITE_READ_ONLY: True}) as connection:
+        return dict(connection.execute(select(SearchTerm.term, SearchTerm.holders).where(SearchTerm.term.in_(terms))).all())

@@ -20,25 +20,29 @@ pair of neighbours share the work where one is a misspelling of the other, held 
   found by the "jean" that comes after it.
 
 Two names of comparable standing ("martin" and "martine", "marie" and "maria") are looked
-up from both sides, as before. The two rules are each other's complement, so every pair
-of neighbours is still found whichever comes first. Measured on the hub an initial load
+up from both sides, as before. The aliases start at a lower ratio than the lookups stop
+(:data:`ALIAS_RATIO`), so every pair of neighbours is still found whichever comes first,
+even when the common form has grown since the other was indexed. Measured on the hub an initial load
 of 1,002,323 lines made (155,096 terms): a looked-up name has 62.5 neighbours on average,
 1.04 of them kept; 20,438 names of parties get alias keys. Without the ratio (toward any
 more common neighbour), 0.51 kept but 730,345 names aliased: 6 million index rows more.
 
-The counts are kept in the transaction of every index change, the rows updated in the
-order of their terms (two writers never wait on each other in a cycle). A party indexed
+The counts follow every index change, in its transaction, applied as it commits
+(:func:`_apply_pending` says why). A party indexed
 before the common form of its name was common gets its alias keys at its next index
 change, or with ``gru search reindex``.
 """
 
 import functools
+from collections import Counter
 
 from rapidfuzz.distance import OSA
-from sqlalchemy import Column, Integer, MetaData, String, Table, select
+from sqlalchemy import Column, Integer, MetaData, String, Table, event, select
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
 
 from gru.bulk_sql import insert_rows
+from gru.extensions import db
 from gru.identity import names
 from gru.identity.search.models import SearchTerm, SearchTermKey
 from gru.identity.search.sql import among, among_bound, flushed_connection, select_among
@@ -47,10 +51,18 @@ _KEYS = SearchTermKey.__table__
 _TERMS = SearchTerm.__table__
 #: the temporary tables of the bulk path on PostgreSQL (not in the metadata: never created by migrations)
 _SCRATCH_KEYS = Table("scratch_term_keys", MetaData(), Column("key", String(64)), Column("term", String(64)))
-_SCRATCH_COUNTS = Table("scratch_term_counts", MetaData(), Column("term", String(64)), Column("holders", Integer))
+#: the changes to the counts a transaction made, applied when it commits (:func:`_apply_pending`)
+_PENDING = Table("pending_term_holders", MetaData(), Column("term", String(64)), Column("holders", Integer))
+_HAS_PENDING = "gru.search.pending_holders"
 #: a neighbour held by this many times more parties than a name is its common form, the
-#: name a misspelling of it (measured above: 3 gives 22,386 aliased names, 30 gives 16,691)
+#: name a misspelling of it, not looked up from the common form
 MISSPELLING_RATIO = 10
+#: the ratio from which a name gets the alias keys of a more common neighbour: below
+#: :data:`MISSPELLING_RATIO`, so that a name indexed while its common form was less
+#: common than it is now is still found from it. Measured on the 1,000,000 base: 3 gives
+#: 22,386 aliased names, 10 gives 20,438; a batch import of 118,004 lines with 10 made
+#: 8 links fewer than the full expansion (typos indexed when their common form was rare)
+ALIAS_RATIO = 3
 #: deletion keys of a search (a few words): one prepared statement; more, those of a batch
 _FEW_KEYS = 500
 #: rows above which the bulk path goes through a scratch table (``COPY``, then one statement)
@@ -87,17 +99,23 @@ def _terms_statement(dialect):
 
 
 def holders_of(connection, terms):
-    """``{term: number of parties holding it}`` for those of ``terms`` the vocabulary counts."""
-    terms, holders = sorted(set(terms)), {}
+    """``{term: number of parties holding it}`` for those of ``terms`` the vocabulary
+    counts, this transaction's changes included."""
+    terms, holders = sorted(set(terms)), Counter()
+    pending = db.session.info.get(_HAS_PENDING)
     for start in range(0, len(terms), 20000):
-        holders.update(connection.execute(
-            select_among((_TERMS.c.term, _TERMS.c.holders), _TERMS.c.term, terms[start:start + 20000])).all())
-    return holders
+        chunk = terms[start:start + 20000]
+        holders.update(dict(connection.execute(select_among((_TERMS.c.term, _TERMS.c.holders), _TERMS.c.term, chunk)).all()))
+        if pending:
+            for term, change in connection.execute(select_among((_PENDING.c.term, _PENDING.c.holders),
+                                                                _PENDING.c.term, chunk)):
+                holders[term] += change
+    return dict(holders)
 
 
-def is_misspelling(holders, common):
+def is_misspelling(holders, common, ratio=MISSPELLING_RATIO):
     """A name held by ``holders`` parties, next to one held by ``common``: a misspelling of it."""
-    return common > MISSPELLING_RATIO * max(holders, 1)
+    return common > ratio * max(holders, 1)
 
 
 def toward_common(expanded, holders):
@@ -110,33 +128,62 @@ def toward_common(expanded, holders):
 
 def more_common(expanded, holders):
     """``{token: (terms)}``: for each token of ``expanded`` that is a misspelling of
-    some of its neighbours, those, under which its holders are indexed too."""
+    some of its neighbours (at :data:`ALIAS_RATIO`), those, under which its holders are
+    indexed too."""
     aliases = {}
     for token, terms in expanded.items():
         own = holders.get(token, 0)
         common = tuple(sorted(term for term in terms
-                              if term != token and is_misspelling(own, holders.get(term, 0))))
+                              if term != token and is_misspelling(own, holders.get(term, 0), ALIAS_RATIO)))
         if common:
             aliases[token] = common
     return aliases
 
 
 def count_holders(connection, changes):
-    """Add ``changes`` (``{term: parties gained, or lost when negative}``) to the counts."""
-    rows = sorted(({"term": term, "holders": change} for term, change in changes.items() if change),
-                  key=lambda row: row["term"])
+    """Add ``changes`` (``{term: parties gained, or lost when negative}``) to the counts
+    when the session's transaction commits (``connection``: the session's)."""
+    rows = [{"term": term, "holders": change} for term, change in changes.items() if change]
     if not rows:
         return
-    if connection.dialect.name == "postgresql" and len(rows) > _MANY_ROWS:
-        _scratch(connection, _SCRATCH_COUNTS, "(term VARCHAR(64), holders INTEGER)", rows,
-                 "INSERT INTO search_terms (term, holders) SELECT term, holders FROM scratch_term_counts "
-                 "ORDER BY term ON CONFLICT (term) DO UPDATE SET holders = search_terms.holders + excluded.holders")
+    _create_pending(connection)
+    insert_rows(connection, _PENDING, rows)
+    db.session.info[_HAS_PENDING] = True
+
+
+def _create_pending(connection):
+    """The connection's temporary table of changes to the counts, made where it is not
+    there (its creation is undone with the transaction that made it, if rolled back)."""
+    if connection.dialect.name == "postgresql":
+        exists, on_commit = f"SELECT to_regclass('pg_temp.{_PENDING.name}') IS NOT NULL", " ON COMMIT DELETE ROWS"
+    else:
+        exists, on_commit = f"SELECT count(*) FROM sqlite_temp_master WHERE name = '{_PENDING.name}'", ""
+    if connection.exec_driver_sql(exists).scalar():
         return
-    insert = _dialect(connection).insert(_TERMS)
-    statement = insert.on_conflict_do_update(index_elements=[_TERMS.c.term],
-                                             set_={"holders": _TERMS.c.holders + insert.excluded.holders})
-    for start in range(0, len(rows), 5000):
-        connection.execute(statement, rows[start:start + 5000])
+    connection.exec_driver_sql(f"CREATE TEMPORARY TABLE {_PENDING.name} (term VARCHAR(64), holders INTEGER){on_commit}")
+    connection.exec_driver_sql(f"CREATE INDEX ix_{_PENDING.name}_term ON {_PENDING.name} (term)")
+
+
+@event.listens_for(Session, "before_commit")
+def _apply_pending(session):
+    """The transaction's changes to the counts, in one statement just before it commits.
+
+    A writer that updated the rows of "jean" and "martin" as it indexed would hold their
+    locks until its commit: a front-desk creation of any Jean would wait for the batch
+    of an import being written, and two writers that each indexed twice could wait on
+    each other in a cycle. Here the changes wait in a temporary table (a rolled-back
+    savepoint, such as a dry run's, takes its own with it), and the shared rows are
+    locked at the very end, in the order of their terms."""
+    session.flush()  # the index follows the last changes on flush
+    if not session.info.pop(_HAS_PENDING, False):
+        return
+    connection = session.connection()
+    _create_pending(connection)
+    connection.exec_driver_sql(
+        f"INSERT INTO search_terms (term, holders) SELECT term, sum(holders) FROM {_PENDING.name} WHERE true "
+        "GROUP BY term HAVING sum(holders) <> 0 ORDER BY term "
+        "ON CONFLICT (term) DO UPDATE SET holders = search_terms.holders + excluded.holders")
+    connection.exec_driver_sql(f"DELETE FROM {_PENDING.name}")
 
 
 def add_terms(connection, terms):
@@ -166,6 +213,8 @@ def recount(connection, key_fields):
     """Count the holders of every term again from the index (``gru search reindex``);
     ``key_fields``: the index fields that are not names."""
     connection.execute(_TERMS.delete())
+    _create_pending(connection)
+    connection.execute(_PENDING.delete())  # the changes not yet applied are counted here
     placeholders = ", ".join(f"'{field}'" for field in key_fields)
     connection.exec_driver_sql(
         "INSERT INTO search_terms (term, holders) SELECT token, count(DISTINCT party_pk) FROM party_search_tokens "

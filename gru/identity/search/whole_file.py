@@ -20,7 +20,7 @@ from rapidfuzz.distance import OSA
 from gru.identity import matching, names
 from gru.identity.search.bulk import HOUSEHOLD, SHARED_KEYS, lookup_keys, match_within, name_parts, same_key
 from gru.identity.search.index import address_token, tokens_of
-from gru.identity.search.vocabulary import is_misspelling
+from gru.identity.search.vocabulary import ALIAS_RATIO, is_misspelling
 
 #: the index fields whose tokens bulk matching looks up (the birth date alone is not one)
 _BLOCKING_FIELDS = frozenset(("pair", "dated_pair", "dated_name", "ssn", "address", "email", "phone"))
@@ -114,7 +114,7 @@ def _match_persons(profiles):
         results.append(matched)
     aliases = {}
     for word, terms in expanded.items():
-        common = tuple(sorted(term for term in terms if is_misspelling(counts[word], counts[term])))
+        common = tuple(sorted(term for term in terms if is_misspelling(counts[word], counts[term], ALIAS_RATIO)))
         if common:
             aliases[word] = common
     return results, aliases

@@ -123,15 +123,16 @@ def create_checked_parties(kind, checked_sets, provenance, actor, profiles=None,
     return [(party_id, outcomes) for party_id, (_checked, outcomes) in zip(ids, checked_sets)]
 
 
-def update_parties(kind, items, provenance, actor):
+def update_parties(kind, items, provenance, actor, aliases=None):
     """The bulk twin of :func:`update_party` for imports: ``items`` are ``(party_pk,
     checked)`` of active parties of ``kind`` (checked by :func:`check_attributes`), in
     order; the values are recorded by the same rules
     (:func:`gru.identity.services.values.record_values_many`). Each party whose golden
     values changed moves to its next version, is indexed again and gets one
     ``party.updated`` event per item that changed it. No ETag: the import is the
-    application's own account of its records, not an edit of a record it read. Never
-    commits. Returns the outcomes of each item."""
+    application's own account of its records, not an edit of a record it read.
+    ``aliases``: as :func:`gru.identity.search.index.index_parties`. Never commits.
+    Returns the outcomes of each item."""
     results, golden = record_values_many(items, provenance, actor)
     if not golden:
         return results
@@ -146,7 +147,7 @@ def update_parties(kind, items, provenance, actor):
         ("party.updated", ids[pk], kind, {"attributes": sorted(key for key, o in outcomes.items() if o.status == UPDATED)})
         for (pk, _checked), outcomes in zip(items, results) if any(o.status == UPDATED for o in outcomes.values())
     ])
-    search_index.index_parties(connection, [(pk, kind, values) for pk, values in golden.items()])
+    search_index.index_parties(connection, [(pk, kind, values) for pk, values in golden.items()], aliases=aliases)
     return results
 
 
