@@ -24,6 +24,7 @@ import argparse
 import json
 import os
 import random
+import re
 import shutil
 import statistics
 import sys
@@ -118,6 +119,12 @@ class PersonMaker:
 
 
 # --- Instances ------------------------------------------------------------------------
+
+
+def is_kept_name(name):
+    """A name a kept base may have (:class:`Instance`): ``gru_bench_`` then lower-case
+    letters, digits or underscores, the same as a database and as a folder."""
+    return re.fullmatch(r"gru_bench_[a-z0-9_]+", name) is not None
 
 
 class Instance:

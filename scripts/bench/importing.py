@@ -32,7 +32,6 @@ import made, its vocabulary holding the typos of the file, for ``--match-against
 
 import argparse
 import gc
-import re
 import sys
 import time
 from collections import Counter
@@ -41,7 +40,7 @@ from sqlalchemy import text
 
 sys.path.insert(0, "scripts/bench")
 
-from core import DEFAULT_POSTGRES_URL, Instance  # noqa: E402
+from core import DEFAULT_POSTGRES_URL, Instance, is_kept_name  # noqa: E402
 from population import Population  # noqa: E402
 
 from gru.auth.contracts import full_access_document, set_contract  # noqa: E402
@@ -196,8 +195,7 @@ def main():
     parser.add_argument("--keep-database", metavar="NAME",
                         help="keep the hub imported into as NAME (gru_bench_..., with --backend postgresql)")
     arguments = parser.parse_args()
-    if arguments.keep_database and (arguments.backend != "postgresql"
-                                    or not re.fullmatch(r"gru_bench_[a-z0-9_]+", arguments.keep_database)):
+    if arguments.keep_database and (arguments.backend != "postgresql" or not is_kept_name(arguments.keep_database)):
         parser.error("--keep-database needs --backend postgresql and a name gru_bench_[a-z0-9_]+")
     if arguments.match_against:
         return match_against(arguments)

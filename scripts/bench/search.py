@@ -36,7 +36,6 @@ import json
 import multiprocessing
 import os
 import queue
-import re
 import sys
 import time
 
@@ -44,7 +43,7 @@ from sqlalchemy import text
 
 sys.path.insert(0, "scripts/bench")
 
-from core import DEFAULT_POSTGRES_URL, Instance, bearer_headers, bench_application  # noqa: E402
+from core import DEFAULT_POSTGRES_URL, Instance, bearer_headers, bench_application, is_kept_name  # noqa: E402
 from population import Population, strip_accents  # noqa: E402
 
 from gru.extensions import db  # noqa: E402
@@ -233,7 +232,7 @@ def main():
     kept.add_argument("--reuse-database", metavar="NAME", help="search the base kept as NAME instead of loading")
     arguments = parser.parse_args()
     name = arguments.keep_database or arguments.reuse_database
-    if name and (arguments.backend == "both" or not re.fullmatch(r"gru_bench_[a-z0-9_]+", name)):
+    if name and (arguments.backend == "both" or not is_kept_name(name)):
         parser.error("--keep-database / --reuse-database need one --backend and a name gru_bench_[a-z0-9_]+")
     population = Population(seed=3)
     people = [population.person() for _ in range(arguments.persons)]

@@ -215,12 +215,12 @@ def index_parties(connection, items, is_new=False, profiles=None, aliases=None):
     for index, (pk, kind, attributes) in enumerate(items):
         profile = dict(profiles[index]) if profiles is not None else profile_of(kind, attributes)
         tokens = tokens_of(kind, profile)
-        own = {token for field, token in tokens if field not in KEY_FIELDS}
+        # kept with the profile, so that re-ranking does not tokenise every candidate again
+        profile["tokens"] = [[field, token] for field, token in tokens if field not in KEY_FIELDS]
+        own = {token for _field, token in profile["tokens"]}
         changes.update(own)
         if kind == "person":
             person_terms |= own
-        # kept with the profile, so that re-ranking does not tokenise every candidate again
-        profile["tokens"] = [[field, token] for field, token in tokens if field not in KEY_FIELDS]
         indexed.append((pk, kind, profile, tokens))
     vocabulary.add_terms(connection, [term for term, change in changes.items() if change > 0])
     vocabulary.count_holders(connection, changes)

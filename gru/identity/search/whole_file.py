@@ -20,7 +20,7 @@ from rapidfuzz.distance import OSA
 from gru.identity import matching, names
 from gru.identity.search.bulk import HOUSEHOLD, SHARED_KEYS, lookup_keys, match_within, name_parts, same_key
 from gru.identity.search.index import address_token, tokens_of
-from gru.identity.search.vocabulary import ALIAS_RATIO, is_misspelling
+from gru.identity.search.vocabulary import more_common
 
 #: the index fields whose tokens bulk matching looks up (the birth date alone is not one)
 _BLOCKING_FIELDS = frozenset(("pair", "dated_pair", "dated_name", "ssn", "address", "email", "phone"))
@@ -112,12 +112,7 @@ def _match_persons(profiles):
         matched = [(other, comparison) for other, comparison in (compared or {}).items() if comparison is not None]
         matched.sort(key=lambda item: (-item[1].weight, item[0]))
         results.append(matched)
-    aliases = {}
-    for word, terms in expanded.items():
-        common = tuple(sorted(term for term in terms if is_misspelling(counts[word], counts[term], ALIAS_RATIO)))
-        if common:
-            aliases[word] = common
-    return results, aliases
+    return results, more_common(expanded, counts)
 
 
 def _blocks(profiles):
