@@ -85,6 +85,10 @@ DEFAULTS = {
     # Seconds between two runs of the duplicate-detection job of `gru worker`, which
     # proposes suspected pairs for the parties changed since its last run. Default: 5 min.
     "GRU_DUPLICATES_JOB_INTERVAL": 300,
+    # Processes an initial load (`gru import --initial-load`) shares the matching of its
+    # lines among, each a fork of the command; 1: no fork. Default: the CPUs the command
+    # may use.
+    "GRU_IMPORT_PROCESSES": None,
     # Encrypt document content (envelope encryption, AES-256-GCM). Always on; "false" exists
     # only for the benchmark's baseline (scripts/bench/vault.py) and must never be used
     # with real documents.
@@ -125,7 +129,7 @@ _INT_SETTINGS = {"GRU_CONTRACT_CACHE_SECONDS", "GRU_ACCESS_TOKEN_LIFETIME", "GRU
                  "GRU_JOURNAL_SEAL_INTERVAL", "GRU_AGENT_SESSION_MINUTES", "GRU_DOCUMENTS_MAX_BYTES",
                  "GRU_DOCUMENTS_CLAMD_TIMEOUT", "GRU_DOCUMENTS_JOB_INTERVAL",
                  "GRU_CONNECTORS_CONCURRENCY", "GRU_CONNECTORS_RETRY_HORIZON", "GRU_CONNECTORS_BATCH_SIZE",
-                 "GRU_CONNECTORS_JOB_INTERVAL", "GRU_DUPLICATES_JOB_INTERVAL"}
+                 "GRU_CONNECTORS_JOB_INTERVAL", "GRU_DUPLICATES_JOB_INTERVAL", "GRU_IMPORT_PROCESSES"}
 _FLOAT_SETTINGS = {"GRU_CONNECTORS_TIMEOUT", "GRU_CONNECTORS_BACKOFF_BASE", "GRU_CONNECTORS_POLL_INTERVAL"}
 
 

@@ -130,6 +130,14 @@ def fresh_app(backend, tmp_path_factory):
 
 
 @pytest.fixture
+def other_fresh_app(backend, tmp_path_factory):
+    """A second :func:`fresh_app`, for a test comparing what two ways of doing one thing
+    leave in a hub."""
+    with _app_on_its_own_database(backend, tmp_path_factory) as application:
+        yield application
+
+
+@pytest.fixture
 def fresh_postgres_app(tmp_path_factory):
     """:func:`fresh_app` on PostgreSQL only, for the tests marked ``postgres``."""
     with _app_on_its_own_database("postgresql", tmp_path_factory) as application:

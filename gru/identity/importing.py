@@ -41,7 +41,7 @@ from gru.identity.search.index import profile_of
 from gru.identity.search.models import PartySearchEntry, PartySearchToken, SearchTerm, SearchTermKey
 from gru.identity.search.sql import among
 from gru.identity.services.context import Actor, make_provenance
-from gru.identity.services.parties import create_checked_parties, update_parties
+from gru.identity.services.parties import create_recorded_parties, update_parties
 from gru.identity.services.values import UNCHANGED, check_attributes
 
 _XREFS = CrossReference.__table__
@@ -169,9 +169,11 @@ class Importer:
         in_batch = match_within(kind, profiles)
         creations, links, pairs = plan_lines(valid, profiles, in_hub, in_batch)
         queued = {first[1] for first, _other in pairs}
-        created = self.create(creations, [position in queued for position in range(len(creations))], outcomes)
+        # lines linked to a line of this batch are recorded on its party as it is created
+        created = self.create(creations, [position in queued for position in range(len(creations))], outcomes,
+                              links=[link for link in links if link[3][0] == "new"])
         new_pks = [pk for pk, _party_id in created]
-        self.link(links, new_pks, dict(created), outcomes)
+        self.link([link for link in links if link[3][0] == "pk"], new_pks, dict(created), outcomes)
         self.queue(pairs, new_pks)
         self._analyse_now_and_then()
         outcomes.sort(key=lambda outcome: outcome[0])
@@ -221,15 +223,20 @@ class Importer:
         party_ids = dict(db.session.execute(select(Party.pk, Party.id).where(among(Party.pk, set(found.values())))).all())
         return {local_id: str(party_ids[pk]) for local_id, pk in found.items()}
 
-    def create(self, creations, queued, outcomes, aliases=None):
+    def create(self, creations, queued, outcomes, aliases=None, links=(), tokens=None):
         """Create the parties of ``creations`` (:func:`plan_lines`) with their
         cross-references; ``queued[i]``: creation ``i`` is in a pair queued for review;
-        ``aliases``: as :func:`gru.identity.search.index.index_parties`.
+        ``aliases``: as :func:`gru.identity.search.index.index_parties`; ``links``: lines
+        linked to these creations (targets ``("new", i)``, ``i`` in ``creations``), recorded
+        on their party before it is written (:func:`create_recorded_parties`); ``tokens``:
+        the creations' search tokens, when known (:func:`gru.identity.search.index.index_parties`).
         Returns their ``(pk, id)``, in order."""
         kind, now = self.mapping.kind, utcnow()
-        created = create_checked_parties(kind, [checked for _n, _l, checked, _p in creations], self.provenance,
-                                         self.actor, profiles=[profile for _n, _l, _c, profile in creations],
-                                         with_pks=True, aliases=aliases)
+        created, written = create_recorded_parties(
+            kind, [checked for _n, _l, checked, _p in creations], [(target[1], checked[0])
+                                                                   for _n, _l, checked, target in links],
+            self.provenance, self.actor, profiles=[profile for _n, _l, _c, profile in creations], aliases=aliases,
+            tokens=tokens)
         xrefs, journal = [], []
         for (number, local_id, checked, _profile), (party_id, _outcomes, pk), is_queued in zip(creations, created,
                                                                                              queued):
@@ -240,6 +247,8 @@ class Importer:
             journal.append((party_id, "identity:party:import", [item.key for item in checked[0]]))
         insert_rows(db.session.connection(), _XREFS, xrefs)
         self._journal(journal)
+        self._record_links(links, [created[target[1]][2] for _n, _l, _c, target in links],
+                           {pk: party_id for party_id, _outcomes, pk in created}, written, outcomes)
         return [(pk, party_id) for party_id, _outcomes, pk in created]
 
     def link(self, links, new_pks, party_ids, outcomes, aliases=None):
@@ -249,14 +258,21 @@ class Importer:
         ``aliases``: as :func:`gru.identity.search.index.index_parties`."""
         if not links:
             return
-        kind, now = self.mapping.kind, utcnow()
         linked_pks = [_resolve(target, new_pks) for _n, _l, _c, target in links]
-        written = update_parties(kind, [(pk, checked[0]) for pk, (_n, _l, checked, _t) in zip(linked_pks, links)],
-                                 self.provenance, self.actor, aliases)
+        written = update_parties(self.mapping.kind, [(pk, checked[0]) for pk, (_n, _l, checked, _t)
+                                                     in zip(linked_pks, links)], self.provenance, self.actor, aliases)
         missing = sorted({pk for pk in linked_pks if pk not in party_ids})  # party_ids: up to a load's million
         if missing:
             party_ids = {**party_ids, **dict(db.session.execute(
                 select(Party.pk, Party.id).where(among(Party.pk, missing))).all())}
+        self._record_links(links, linked_pks, party_ids, written, outcomes)
+
+    def _record_links(self, links, linked_pks, party_ids, written, outcomes):
+        """The cross-references, history, journal and outcomes of linked lines whose
+        values were recorded (``written``: their outcomes)."""
+        if not links:
+            return
+        now = utcnow()
         xrefs, history, journal = [], [], []
         for (number, local_id, _checked, _target), pk, value_outcomes in zip(links, linked_pks, written):
             xrefs.append({"party_pk": pk, "application_code": self.actor.id, "local_id": local_id, "created_at": now})

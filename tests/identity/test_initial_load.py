@@ -7,13 +7,15 @@ import json
 import pytest
 from sqlalchemy import func, select, text
 
+from gru.audit.models import JournalEntry
 from gru.events.models import Event
 from gru.extensions import db
 from gru.identity import initial_load
 from gru.identity.import_cli import import_command
 from gru.identity.importing import Importer, load_mapping
-from gru.identity.models import AttributeValue, CrossReference, GoldenValue, Party
-from gru.identity.search.models import DuplicateSuspicion
+from gru.identity.models import AttributeValue, CrossReference, GoldenValue, HistoryEntry, Party
+from gru.identity.search import whole_file
+from gru.identity.search.models import DuplicateSuspicion, PartySearchEntry, PartySearchToken
 from gru.identity.search.service import PERSON_FIELDS, search
 from tests.factories.auth import make_application
 from tests.factories.identity import make_party
@@ -87,6 +89,56 @@ def test_an_initial_load_links_queues_and_reports_as_the_batch_import_does(hub):
         assert [hit.party_pk for hit in found][:1] == [xrefs["A2"]]
 
 
+def _record_of(local_id):
+    """What the hub holds of the party of ``local_id``, without its ids and times."""
+    pk = _xrefs()[local_id]
+    party = db.session.get(Party, pk)
+    return {
+        "version": party.version,
+        "values": db.session.execute(select(AttributeValue.attribute_key, AttributeValue.value, AttributeValue.level,
+                                            AttributeValue.was_golden)
+                                     .where(AttributeValue.party_pk == pk).order_by(AttributeValue.pk)).all(),
+        "golden": _golden(pk),
+        "events": db.session.execute(select(Event.type, Event.sequence, Event.data)
+                                     .where(Event.party_id == party.id).order_by(Event.sequence)).all(),
+        "history": db.session.execute(select(HistoryEntry.subject, HistoryEntry.action, HistoryEntry.new_value)
+                                      .where(HistoryEntry.party_pk == pk).order_by(HistoryEntry.pk)).all(),
+        "journal": db.session.execute(select(JournalEntry.action, JournalEntry.attribute_keys)
+                                      .where(JournalEntry.party_id == str(party.id)).order_by(JournalEntry.seq)).all(),
+        "profile": db.session.scalar(select(PartySearchEntry.profile).where(PartySearchEntry.party_pk == pk)),
+        "index": sorted(db.session.execute(select(PartySearchToken.field, PartySearchToken.token)
+                                           .where(PartySearchToken.party_pk == pk)).all()),
+    }
+
+
+@pytest.mark.parametrize("batch_size", ["2", "500"])
+def test_a_linked_line_leaves_its_party_as_the_batch_import_leaves_it(hub, other_fresh_app, batch_size):
+    """The initial load records a linked line on its party before writing it; the batch
+    import does it on a party of the same batch the same way, and on one of an earlier
+    batch by updating it (batches of 2: A4 and A6 find A2's and A1's parties in the hub)."""
+    app, tmp_path = hub
+    with other_fresh_app.app_context():
+        make_application("cafat")
+        db.session.commit()
+    assert SUMMARY in _run(other_fresh_app, tmp_path, "--batch-size", batch_size).stdout
+    assert SUMMARY in _run(app, tmp_path, "--initial-load").stdout
+    records = []
+    for application in (other_fresh_app, app):
+        with application.app_context():
+            records.append({local_id: _record_of(local_id) for local_id in ("A1", "A2", "A5")})
+    assert records[1] == records[0]
+    regis = records[1]["A2"]
+    assert regis["version"] == 2 and regis["golden"]["email"] == "regis@example.nc"
+    assert [(event.type, event.data) for event in regis["events"]] == [
+        ("party.created", {"kind": "person", "attributes": ["birth_date", "family_name", "given_names", "sex"]}),
+        ("party.updated", {"attributes": ["email", "given_names"]})]
+    assert [(value.value, value.was_golden) for value in regis["values"] if value.attribute_key == "given_names"] \
+        == [("Régis", True), ("Regis", True)]  # the first spelling kept in history
+    assert regis["profile"]["email"] == "regis@example.nc"  # indexed with what the linked line brought
+    assert ("email", "e:regis@example.nc") in regis["index"]
+    assert regis["history"] == [("xref", "added", "A4")]
+
+
 def test_lines_far_apart_in_a_long_file_are_matched_across_its_steps(hub, monkeypatch):
     """The lines are checked and the parties written by steps (10,000 lines each); a
     duplicate local id or the same person in two steps is told as within one."""
@@ -100,6 +152,24 @@ def test_lines_far_apart_in_a_long_file_are_matched_across_its_steps(hub, monkey
     with app.app_context():
         xrefs = _xrefs()
         assert xrefs["A4"] == xrefs["A2"] and xrefs["A6"] == xrefs["A1"]
+
+
+def test_a_load_whose_matching_is_shared_among_forks_writes_the_same_parties(hub, monkeypatch):
+    """The forks inherit the command's database connection and leave it alone: the
+    load goes on writing on it in the same transaction."""
+    app, tmp_path = hub
+    app.config["GRU_IMPORT_PROCESSES"] = 2
+    monkeypatch.setattr(whole_file, "SHARED_FROM", 1)
+    forks, in_forks = [], whole_file._in_forks
+    monkeypatch.setattr(whole_file, "_in_forks", lambda lines, processes: forks.append(processes)
+                        or in_forks(lines, processes))
+    result = _run(app, tmp_path, "--initial-load")
+    assert forks == [2]
+    assert SUMMARY in result.stdout, result.stderr
+    with app.app_context():
+        xrefs = _xrefs()
+        assert xrefs["A4"] == xrefs["A2"] and xrefs["A6"] == xrefs["A1"]
+        assert db.session.scalar(select(func.count()).select_from(DuplicateSuspicion)) == 2
 
 
 def test_a_misspelling_loaded_first_is_found_by_the_common_form_imported_after(hub):

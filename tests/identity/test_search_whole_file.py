@@ -4,6 +4,7 @@ bulk matching would find in the hub, a typo from either side, whatever the order
 import pytest
 
 from gru.identity.search.index import profile_of
+from gru.identity.search import whole_file
 from gru.identity.search.whole_file import Vocabulary, match_whole_file
 from tests.factories.identity import PERSON
 
@@ -12,7 +13,7 @@ JEAN = {"family_name": "Martin", "given_names": "Jean", "birth_date": "1975-03-1
 
 def _pairs(records):
     """``{(later, earlier): decision}`` of the lines of ``records``."""
-    results, _aliases = match_whole_file("person", [profile_of("person", record) for record in records])
+    results, _aliases, _tokens = match_whole_file("person", [profile_of("person", record) for record in records])
     return {(later, earlier): comparison.decision
             for later, found in enumerate(results) for earlier, comparison in found}
 
@@ -50,3 +51,34 @@ def test_the_vocabulary_expands_a_word_to_its_neighbours_one_edit_away():
     vocabulary = Vocabulary(["martin", "martine", "matrin", "marin", "morton", "jean"])
     assert set(vocabulary.expansion("martin")) == {"martin", "martine", "matrin", "marin"}
     assert vocabulary.expansion("jea") == ("jea",)  # too short to be fuzzy
+
+
+def _file_of_persons():
+    """Forty persons, each with a typo'd, a swapped and a namesake record."""
+    records = []
+    for number, (family, given) in enumerate(zip(
+            ("Martin", "Wamytan", "Kaouha", "Dupont", "Tjibaou", "Gorodey", "Lefèvre", "Néaoutyine") * 5,
+            ("Jean", "Élise", "Régis", "Marie", "Paul", "Déwé", "Sophie", "Hugo", "Léa", "Louis") * 4)):
+        person = {"family_name": family, "given_names": given, "sex": "M",
+                  "birth_date": f"19{50 + number}-0{1 + number % 9}-1{number % 10}"}
+        records += [person, {**person, "family_name": family[:2] + family[3] + family[2] + family[4:]},
+                    {**person, "family_name": given, "given_names": family},
+                    {**person, "birth_date": f"20{number % 20:02}-05-05"}]
+    return [profile_of("person", record) for record in records]
+
+
+in_forks = whole_file._in_forks
+
+
+def test_the_matching_shared_among_forks_finds_what_one_process_finds(monkeypatch):
+    profiles = _file_of_persons()
+    alone = match_whole_file("person", profiles, processes=1)
+    forked = []
+    monkeypatch.setattr(whole_file, "SHARED_FROM", 1)
+    monkeypatch.setattr(whole_file, "_in_forks", lambda *arguments: forked.append(1) or in_forks(*arguments))
+    shared = match_whole_file("person", profiles, processes=2)
+    assert forked  # the comparisons were made in two forks
+    assert shared == alone
+    results, _aliases, _tokens = shared
+    # each person's three records are one: the typo and the swap found it, and each other
+    assert sum(comparison.decision == "match" for found in results for _line, comparison in found) == 3 * 40

@@ -199,10 +199,11 @@ def alias_tokens(profile, aliases):
     return [("alias", token) for token in dict.fromkeys(tokens)]
 
 
-def index_parties(connection, items, is_new=False, profiles=None, aliases=None):
+def index_parties(connection, items, is_new=False, profiles=None, aliases=None, tokens=None):
     """Rewrite the index rows of ``[(party_pk, kind, golden attributes)]`` (``is_new``:
     parties created in this transaction, which have no rows yet; ``profiles``: their
-    :func:`profile_of`, when the caller has them already; ``aliases``: the common
+    :func:`profile_of`, and ``tokens``: the :func:`tokens_of` of those profiles (None for
+    one not known), when the caller has them already; ``aliases``: the common
     forms of their misspelt name terms (:func:`gru.identity.search.vocabulary.more_common`),
     when the caller knows them better than the vocabulary does: an initial load knows
     its whole file's). Keeps the vocabulary and its counts of holders."""
@@ -214,14 +215,15 @@ def index_parties(connection, items, is_new=False, profiles=None, aliases=None):
     indexed, person_terms = [], set()
     for index, (pk, kind, attributes) in enumerate(items):
         profile = dict(profiles[index]) if profiles is not None else profile_of(kind, attributes)
-        tokens = tokens_of(kind, profile)
+        known = tokens[index] if tokens is not None else None
+        own_tokens = known if known is not None else tokens_of(kind, profile)
         # kept with the profile, so that re-ranking does not tokenise every candidate again
-        profile["tokens"] = [[field, token] for field, token in tokens if field not in KEY_FIELDS]
+        profile["tokens"] = [[field, token] for field, token in own_tokens if field not in KEY_FIELDS]
         own = {token for _field, token in profile["tokens"]}
         changes.update(own)
         if kind == "person":
             person_terms |= own
-        indexed.append((pk, kind, profile, tokens))
+        indexed.append((pk, kind, profile, own_tokens))
     vocabulary.add_terms(connection, [term for term, change in changes.items() if change > 0])
     vocabulary.count_holders(connection, changes)
     if aliases is None and person_terms:
@@ -230,10 +232,10 @@ def index_parties(connection, items, is_new=False, profiles=None, aliases=None):
             expanded, vocabulary.holders_of(connection, {term for terms in expanded.values() for term in terms}))
     now = utcnow()
     token_rows, entry_rows = [], []
-    for pk, kind, profile, tokens in indexed:
+    for pk, kind, profile, party_tokens in indexed:
         if kind == "person" and aliases:
-            tokens = tokens + alias_tokens(profile, aliases)
-        token_rows.extend({"party_pk": pk, "field": field, "token": token} for field, token in tokens)
+            party_tokens = party_tokens + alias_tokens(profile, aliases)
+        token_rows.extend({"party_pk": pk, "field": field, "token": token} for field, token in party_tokens)
         entry_rows.append({"party_pk": pk, "kind": kind, "profile": profile, "is_dedup_pending": True,
                            "indexed_at": now})
     insert_rows(connection, _ENTRIES, entry_rows)

@@ -15,8 +15,8 @@ from gru.identity.models import AttributeValue, CrossReference, GoldenValue, Ide
 from gru.identity.search import index as search_index
 from gru.identity.search.sql import among
 from gru.identity.services.context import catalogue
-from gru.identity.services.values import (UNCHANGED, UPDATED, AttributeOutcome, check_attributes, record_values,
-                                          record_values_many)
+from gru.identity.services.values import (UNCHANGED, UPDATED, AttributeOutcome, check_attributes, record_in_order,
+                                          record_values, record_values_many, value_row)
 
 _PARTIES = Party.__table__
 _VALUES = AttributeValue.__table__
@@ -65,62 +65,74 @@ def create_parties(kind, attribute_sets, provenance, actor):
             errors.update({f"{index}.{field}": messages for field, messages in failure.errors.items()})
     if errors:
         raise ValidationFailed(errors, detail="Some attribute values are invalid; nothing was stored.")
-    return create_checked_parties(kind, checked_sets, provenance, actor)
+    created, _later = create_recorded_parties(kind, checked_sets, (), provenance, actor)
+    return [(party_id, outcomes) for party_id, outcomes, _pk in created]
 
 
-def create_checked_parties(kind, checked_sets, provenance, actor, profiles=None, with_pks=False, aliases=None):
+def create_recorded_parties(kind, checked_sets, later, provenance, actor, profiles=None, aliases=None, tokens=None):
     """:func:`create_parties` for ``(checked, outcomes)`` sets that already went through
     :func:`check_attributes` with this provenance and actor (an import checks each line
-    alone, to report a bad one by its number). ``profiles``, ``aliases``: the search
-    profiles of the sets and the common forms of their misspelt names, when the caller
-    already has them (:func:`gru.identity.search.index.index_parties`).
-    ``with_pks``: ``[(party id, outcomes, party pk)]`` instead."""
+    alone, to report a bad one by its number), each party with the later records of it
+    in ``later`` (``[(index of its set, checked)]``, in the order they come: the lines an
+    import links to it) applied after its creation by the same rule as
+    :func:`update_parties`, but in memory, before anything is written: each party is
+    written once, with its final golden values indexed, instead of created then
+    updated. A party a later record changed is at version 2 and has its
+    ``party.updated`` event after its ``party.created``. ``profiles``, ``tokens``,
+    ``aliases``: the search profiles and tokens of the sets and the common forms of
+    their misspelt names, when the caller already has them
+    (:func:`gru.identity.search.index.index_parties`). Returns ``([(party id, outcomes,
+    party pk)], outcomes of each later record)``."""
     if not checked_sets:
-        return []
+        return [], []
     db.session.flush()
     connection = db.session.connection()
     now = utcnow()
-    ids = [uuid.uuid4() for _ in checked_sets]
-    party_pks = insert_returning_pks(connection, _PARTIES, [
-        {"id": party_id, "kind": kind, "status": "active", "version": 1, "created_at": now, "updated_at": now}
-        for party_id in ids
-    ])
-    values, lookups = [], []
+    rows, pointers, current, golden = [], {}, {}, [{} for _ in checked_sets]
     definitions = catalogue()
-    for party_pk, (checked, outcomes) in zip(party_pks, checked_sets):
+    for index, (checked, outcomes) in enumerate(checked_sets):
         for item in checked:
             if item.value is None:  # clearing an attribute a new party does not have
                 outcomes[item.key] = AttributeOutcome(UNCHANGED)
                 continue
-            values.append({
-                "party_pk": party_pk, "attribute_key": item.key, "value": item.value,
-                "channel": provenance.channel,
-                "process": provenance.process if item.level == provenance.level else "declared",
-                "level": item.level, "author_type": actor.type, "author_id": actor.id,
-                "document_id": provenance.document_id, "recorded_at": now, "was_golden": True,
-            })
-            lookups.append(definitions.get(item.key).lookup_key(item.value))
+            rows.append(value_row(index, item, provenance, actor, now, was_golden=True))
+            pointers[index, item.key] = (len(rows) - 1, definitions.get(item.key).lookup_key(item.value))
+            current[index, item.key] = (item.value, item.level)
+            golden[index][item.key] = item.value
             outcomes[item.key] = AttributeOutcome(UPDATED)
-    if values:
-        value_pks = insert_returning_pks(connection, _VALUES, values)
-        insert_rows(connection, _GOLDEN, [
-            {"party_pk": value["party_pk"], "attribute_key": value["attribute_key"], "value_pk": value_pk,
-             "lookup": lookup}
-            for value, value_pk, lookup in zip(values, value_pks, lookups)
-        ])
+    later_outcomes, changed = record_in_order(later, current, golden, rows, pointers, provenance, actor)
+    ids = [uuid.uuid4() for _ in checked_sets]
+    party_pks = insert_returning_pks(connection, _PARTIES, [
+        {"id": party_id, "kind": kind, "status": "active", "version": 2 if index in changed else 1,
+         "created_at": now, "updated_at": now}
+        for index, party_id in enumerate(ids)
+    ])
+    for row in rows:
+        row["party_pk"] = party_pks[row["party_pk"]]
+    value_pks = insert_returning_pks(connection, _VALUES, rows)
+    insert_rows(connection, _GOLDEN, [
+        {"party_pk": party_pks[index], "attribute_key": key, "value_pk": value_pks[row], "lookup": lookup}
+        for (index, key), (row, lookup) in pointers.items()
+    ])
     record_events(db.session, [
-        ("party.created", party_id, kind,
-         {"kind": kind, "attributes": sorted(key for key, outcome in outcomes.items() if outcome.status == UPDATED)})
+        ("party.created", party_id, kind, {"kind": kind, "attributes": _updated(outcomes)})
         for party_id, (_checked, outcomes) in zip(ids, checked_sets)
+    ] + [
+        ("party.updated", ids[index], kind, {"attributes": _updated(outcomes)})
+        for (index, _checked), outcomes in zip(later, later_outcomes) if _updated(outcomes)
     ], new_parties=True)
-    golden = {pk: {} for pk in party_pks}
-    for value in values:
-        golden[value["party_pk"]][value["attribute_key"]] = value["value"]
-    search_index.index_parties(connection, [(pk, kind, golden[pk]) for pk in party_pks], is_new=True,
-                               profiles=profiles, aliases=aliases)
-    if with_pks:
-        return [(party_id, outcomes, pk) for party_id, (_checked, outcomes), pk in zip(ids, checked_sets, party_pks)]
-    return [(party_id, outcomes) for party_id, (_checked, outcomes) in zip(ids, checked_sets)]
+    if changed:  # their profiles and tokens are those of their final golden values
+        profiles = [search_index.profile_of(kind, golden[index]) if profiles is None or index in changed
+                    else profiles[index] for index in range(len(checked_sets))]
+        tokens = tokens and [None if index in changed else known for index, known in enumerate(tokens)]
+    search_index.index_parties(connection, [(pk, kind, golden[index]) for index, pk in enumerate(party_pks)],
+                               is_new=True, profiles=profiles, aliases=aliases, tokens=tokens)
+    created = [(party_id, outcomes, pk) for party_id, (_checked, outcomes), pk in zip(ids, checked_sets, party_pks)]
+    return created, later_outcomes
+
+
+def _updated(outcomes):
+    return sorted(key for key, outcome in outcomes.items() if outcome.status == UPDATED)
 
 
 def update_parties(kind, items, provenance, actor, aliases=None):
@@ -144,8 +156,8 @@ def update_parties(kind, items, provenance, actor, aliases=None):
         db.session.expire(party)  # its version moved on in the database
     ids = dict(connection.execute(select(_PARTIES.c.pk, _PARTIES.c.id).where(among(_PARTIES.c.pk, pks))).all())
     record_events(db.session, [
-        ("party.updated", ids[pk], kind, {"attributes": sorted(key for key, o in outcomes.items() if o.status == UPDATED)})
-        for (pk, _checked), outcomes in zip(items, results) if any(o.status == UPDATED for o in outcomes.values())
+        ("party.updated", ids[pk], kind, {"attributes": _updated(outcomes)})
+        for (pk, _checked), outcomes in zip(items, results) if _updated(outcomes)
     ])
     search_index.index_parties(connection, [(pk, kind, values) for pk, values in golden.items()], aliases=aliases)
     return results

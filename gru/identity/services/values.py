@@ -168,7 +168,6 @@ def record_values_many(items, provenance, actor):
         return [], {}
     db.session.flush()
     connection = db.session.connection()
-    definitions = catalogue()
     pks = sorted({pk for pk, _checked in items})
     current, golden = {}, {pk: {} for pk in pks}
     for pk, key, value, level in connection.execute(
@@ -178,33 +177,8 @@ def record_values_many(items, provenance, actor):
         if value is not None:
             golden[pk][key] = value
     stored = set(current)
-    now, rows, moves, results, changed_pks = utcnow(), [], {}, [], set()
-    for pk, checked in items:
-        outcomes = {}
-        for item in checked:
-            status = survivorship(current.get((pk, item.key)), item, actor)
-            if status == UNCHANGED:
-                outcomes[item.key] = AttributeOutcome(UNCHANGED)
-                continue
-            rows.append({
-                "party_pk": pk, "attribute_key": item.key, "value": item.value, "channel": provenance.channel,
-                "process": provenance.process if item.level == provenance.level else "declared",
-                "level": item.level, "author_type": actor.type, "author_id": actor.id,
-                "document_id": provenance.document_id, "recorded_at": now, "was_golden": status == UPDATED,
-            })
-            if status == KEPT_LOWER_LEVEL:
-                outcomes[item.key] = _kept_lower(current[pk, item.key][1])
-                continue
-            lookup = "" if item.value is None else definitions.get(item.key).lookup_key(item.value)
-            moves[pk, item.key] = (len(rows) - 1, lookup)
-            current[pk, item.key] = (item.value, item.level)
-            if item.value is None:
-                golden[pk].pop(item.key, None)
-            else:
-                golden[pk][item.key] = item.value
-            outcomes[item.key] = AttributeOutcome(UPDATED)
-            changed_pks.add(pk)
-        results.append(outcomes)
+    rows, moves = [], {}
+    results, changed_pks = record_in_order(items, current, golden, rows, moves, provenance, actor)
     value_pks = insert_returning_pks(connection, AttributeValue.__table__, rows)
     table = GoldenValue.__table__
     pointers = [{"b_party": pk, "b_key": key, "b_value": value_pks[index], "b_lookup": lookup}
@@ -218,3 +192,48 @@ def record_values_many(items, provenance, actor):
         {"party_pk": pointer["b_party"], "attribute_key": pointer["b_key"], "value_pk": pointer["b_value"],
          "lookup": pointer["b_lookup"]} for pointer in pointers if (pointer["b_party"], pointer["b_key"]) not in stored])
     return results, {pk: golden[pk] for pk in sorted(changed_pks)}
+
+
+def value_row(party, item, provenance, actor, now, was_golden):
+    """The ``attribute_values`` row of a checked value recorded on ``party``."""
+    return {
+        "party_pk": party, "attribute_key": item.key, "value": item.value, "channel": provenance.channel,
+        "process": provenance.process if item.level == provenance.level else "declared",
+        "level": item.level, "author_type": actor.type, "author_id": actor.id,
+        "document_id": provenance.document_id, "recorded_at": now, "was_golden": was_golden,
+    }
+
+
+def record_in_order(items, current, golden, rows, moves, provenance, actor):
+    """Apply ``items`` (``(party, checked)``, several may name one party) in order by
+    :func:`survivorship`, in memory: ``current`` holds the golden ``(value, level)`` of
+    each ``(party, key)``, and ``golden`` each party's ``{key: value}``, both brought
+    up to date; the value rows to store are appended to ``rows``, and ``moves`` tells
+    which row each golden pointer that moves takes (``{(party, key): (row index,
+    lookup)}``). ``party`` is whatever keys the caller's parties (a pk, or the place of
+    a party not written yet). Returns ``(outcomes per item, parties whose golden values
+    changed)``."""
+    definitions = catalogue()
+    now, results, changed = utcnow(), [], set()
+    for party, checked in items:
+        outcomes = {}
+        for item in checked:
+            status = survivorship(current.get((party, item.key)), item, actor)
+            if status == UNCHANGED:
+                outcomes[item.key] = AttributeOutcome(UNCHANGED)
+                continue
+            rows.append(value_row(party, item, provenance, actor, now, was_golden=status == UPDATED))
+            if status == KEPT_LOWER_LEVEL:
+                outcomes[item.key] = _kept_lower(current[party, item.key][1])
+                continue
+            lookup = "" if item.value is None else definitions.get(item.key).lookup_key(item.value)
+            moves[party, item.key] = (len(rows) - 1, lookup)
+            current[party, item.key] = (item.value, item.level)
+            if item.value is None:
+                golden[party].pop(item.key, None)
+            else:
+                golden[party][item.key] = item.value
+            outcomes[item.key] = AttributeOutcome(UPDATED)
+            changed.add(party)
+        results.append(outcomes)
+    return results, changed
