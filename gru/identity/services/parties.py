@@ -15,8 +15,8 @@ from gru.identity.models import AttributeValue, CrossReference, GoldenValue, Ide
 from gru.identity.search import index as search_index
 from gru.identity.search.sql import among
 from gru.identity.services.context import catalogue
-from gru.identity.services.values import (UNCHANGED, UPDATED, AttributeOutcome, check_attributes, record_in_order,
-                                          record_values, record_values_many, value_row)
+from gru.identity.services.values import (UPDATED, check_attributes, record_in_order, record_values,
+                                          record_values_many)
 
 _PARTIES = Party.__table__
 _VALUES = AttributeValue.__table__
@@ -89,18 +89,13 @@ def create_recorded_parties(kind, checked_sets, later, provenance, actor, profil
     connection = db.session.connection()
     now = utcnow()
     rows, pointers, current, golden = [], {}, {}, [{} for _ in checked_sets]
-    definitions = catalogue()
-    for index, (checked, outcomes) in enumerate(checked_sets):
-        for item in checked:
-            if item.value is None:  # clearing an attribute a new party does not have
-                outcomes[item.key] = AttributeOutcome(UNCHANGED)
-                continue
-            rows.append(value_row(index, item, provenance, actor, now, was_golden=True))
-            pointers[index, item.key] = (len(rows) - 1, definitions.get(item.key).lookup_key(item.value))
-            current[index, item.key] = (item.value, item.level)
-            golden[index][item.key] = item.value
-            outcomes[item.key] = AttributeOutcome(UPDATED)
-    later_outcomes, changed = record_in_order(later, current, golden, rows, pointers, provenance, actor)
+    # a new party's values, then the later records, by the same rule: against no value,
+    # a value becomes golden and clearing an attribute changes nothing
+    first_outcomes, _created = record_in_order([(index, checked) for index, (checked, _o) in enumerate(checked_sets)],
+                                               current, golden, rows, pointers, provenance, actor, now)
+    for (_checked, outcomes), first in zip(checked_sets, first_outcomes):
+        outcomes.update(first)
+    later_outcomes, changed = record_in_order(later, current, golden, rows, pointers, provenance, actor, utcnow())
     ids = [uuid.uuid4() for _ in checked_sets]
     party_pks = insert_returning_pks(connection, _PARTIES, [
         {"id": party_id, "kind": kind, "status": "active", "version": 2 if index in changed else 1,

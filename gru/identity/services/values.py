@@ -178,7 +178,7 @@ def record_values_many(items, provenance, actor):
             golden[pk][key] = value
     stored = set(current)
     rows, moves = [], {}
-    results, changed_pks = record_in_order(items, current, golden, rows, moves, provenance, actor)
+    results, changed_pks = record_in_order(items, current, golden, rows, moves, provenance, actor, utcnow())
     value_pks = insert_returning_pks(connection, AttributeValue.__table__, rows)
     table = GoldenValue.__table__
     pointers = [{"b_party": pk, "b_key": key, "b_value": value_pks[index], "b_lookup": lookup}
@@ -194,27 +194,17 @@ def record_values_many(items, provenance, actor):
     return results, {pk: golden[pk] for pk in sorted(changed_pks)}
 
 
-def value_row(party, item, provenance, actor, now, was_golden):
-    """The ``attribute_values`` row of a checked value recorded on ``party``."""
-    return {
-        "party_pk": party, "attribute_key": item.key, "value": item.value, "channel": provenance.channel,
-        "process": provenance.process if item.level == provenance.level else "declared",
-        "level": item.level, "author_type": actor.type, "author_id": actor.id,
-        "document_id": provenance.document_id, "recorded_at": now, "was_golden": was_golden,
-    }
-
-
-def record_in_order(items, current, golden, rows, moves, provenance, actor):
+def record_in_order(items, current, golden, rows, moves, provenance, actor, now):
     """Apply ``items`` (``(party, checked)``, several may name one party) in order by
     :func:`survivorship`, in memory: ``current`` holds the golden ``(value, level)`` of
     each ``(party, key)``, and ``golden`` each party's ``{key: value}``, both brought
     up to date; the value rows to store are appended to ``rows``, and ``moves`` tells
     which row each golden pointer that moves takes (``{(party, key): (row index,
     lookup)}``). ``party`` is whatever keys the caller's parties (a pk, or the place of
-    a party not written yet). Returns ``(outcomes per item, parties whose golden values
-    changed)``."""
+    a party not written yet); ``now``: the time the rows are recorded at. Returns
+    ``(outcomes per item, parties whose golden values changed)``."""
     definitions = catalogue()
-    now, results, changed = utcnow(), [], set()
+    results, changed = [], set()
     for party, checked in items:
         outcomes = {}
         for item in checked:
@@ -222,7 +212,12 @@ def record_in_order(items, current, golden, rows, moves, provenance, actor):
             if status == UNCHANGED:
                 outcomes[item.key] = AttributeOutcome(UNCHANGED)
                 continue
-            rows.append(value_row(party, item, provenance, actor, now, was_golden=status == UPDATED))
+            rows.append({
+                "party_pk": party, "attribute_key": item.key, "value": item.value, "channel": provenance.channel,
+                "process": provenance.process if item.level == provenance.level else "declared",
+                "level": item.level, "author_type": actor.type, "author_id": actor.id,
+                "document_id": provenance.document_id, "recorded_at": now, "was_golden": status == UPDATED,
+            })
             if status == KEPT_LOWER_LEVEL:
                 outcomes[item.key] = _kept_lower(current[party, item.key][1])
                 continue
